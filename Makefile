@@ -1,0 +1,59 @@
+# nvlb — the two set-up commands of README: `make demo` and `make test`.
+SWIFT        ?= swift
+CONFIG       ?= Config/example.yaml
+OUT          ?= out
+SYSTEM_DEPS  := libpcap-dev libnuma-dev
+TEST_DEPS    := tshark tcpreplay iproute2
+RELEASE_BIN  := .build/release/nvlb
+
+.PHONY: all deps test-deps build release demo test test-unit test-tsan bench clean help
+
+all: build
+
+help:
+	@echo "make demo   install missing system packages, build, run nvlb on $(CONFIG)"
+	@echo "make test   install missing system packages, build, run the whole test suite"
+	@echo "make bench  release build, in-memory data plane benchmark"
+
+# Installs whatever is missing among the Debian packages given in PKGS.
+define install_missing
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "make: missing Debian packages:$$missing" >&2; \
+	    echo "make: run as root, or install them first: sudo apt-get install -y$$missing" >&2; exit 1; \
+	  fi; \
+	  echo "make: installing$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+endef
+
+deps:
+	$(call install_missing,$(SYSTEM_DEPS))
+
+test-deps: deps
+	$(call install_missing,$(TEST_DEPS))
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+demo: release
+	$(RELEASE_BIN) check --config $(CONFIG)
+
+test: test-deps build
+	$(SWIFT) test
+	$(MAKE) test-tsan
+
+# The concurrency suites again under ThreadSanitizer (own build folder).
+test-tsan:
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter NVLBRuntimeTests
+
+bench: release
+	$(RELEASE_BIN) bench --config Config/bench.yaml --flows 1000000
+
+clean:
+	rm -rf .build .build-tsan $(OUT)

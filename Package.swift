@@ -1,0 +1,82 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Release-only settings for the packet path. Each is justified by a measurement
+/// recorded in README "Performance".
+let hotPathSettings: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
+]
+
+let package = Package(
+    name: "nvlb",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "nvlb", targets: ["nvlb"]),
+        .library(name: "NVLBDataplane", targets: ["NVLBDataplane"]),
+        .library(name: "NVLBRuntime", targets: ["NVLBRuntime"]),
+        .library(name: "NVLBControl", targets: ["NVLBControl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // MARK: C libraries and shims
+        .systemLibrary(
+            name: "CPcap", pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]),
+        .systemLibrary(
+            name: "CNuma",
+            providers: [.apt(["libnuma-dev"])]),
+        .target(name: "CNVLBShims"),
+
+        // MARK: Packet path (no I/O, no threads)
+        .target(name: "NVLBWire", swiftSettings: hotPathSettings),
+        .target(name: "NVLBBalancing", dependencies: ["NVLBWire"], swiftSettings: hotPathSettings),
+        .target(name: "NVLBPolicy", dependencies: ["NVLBWire", "NVLBBalancing"], swiftSettings: hotPathSettings),
+        .target(
+            name: "NVLBDataplane",
+            dependencies: ["NVLBWire", "NVLBBalancing", "NVLBPolicy", "CNVLBShims"],
+            swiftSettings: hotPathSettings),
+
+        // MARK: I/O, threads, control
+        .target(name: "NVLBIO", dependencies: ["CPcap", "NVLBWire"]),
+        .target(
+            name: "NVLBRuntime",
+            dependencies: [
+                "NVLBDataplane", "NVLBIO", "CNuma", "CNVLBShims",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: hotPathSettings),
+        .target(
+            name: "NVLBControl",
+            dependencies: ["NVLBPolicy", .product(name: "Yams", package: "Yams")]),
+        .executableTarget(
+            name: "nvlb",
+            dependencies: [
+                "NVLBControl", "NVLBRuntime", "NVLBIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        // MARK: Tests
+        .target(
+            name: "NVLBTestSupport", dependencies: ["NVLBWire", "NVLBPolicy", "NVLBControl"],
+            path: "Tests/NVLBTestSupport"),
+        .testTarget(
+            name: "NVLBWireTests",
+            dependencies: ["NVLBWire", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(name: "NVLBBalancingTests", dependencies: ["NVLBBalancing"]),
+        .testTarget(name: "NVLBControlTests", dependencies: ["NVLBControl", "NVLBTestSupport"]),
+        .testTarget(
+            name: "NVLBDataplaneTests",
+            dependencies: [
+                "NVLBDataplane", "NVLBControl", "NVLBTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
+        .testTarget(name: "NVLBRuntimeTests", dependencies: ["NVLBRuntime", "NVLBControl", "NVLBTestSupport"]),
+        .testTarget(name: "NVLBCLITests", dependencies: ["NVLBIO", "NVLBWire", "NVLBTestSupport"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// Module NVLBControl: see DESIGN.md for its role.

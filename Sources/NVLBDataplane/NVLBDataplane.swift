@@ -1,0 +1,1 @@
+// Module NVLBDataplane: see DESIGN.md for its role.

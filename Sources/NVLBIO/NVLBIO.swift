@@ -1,0 +1,1 @@
+// Module NVLBIO: see DESIGN.md for its role.

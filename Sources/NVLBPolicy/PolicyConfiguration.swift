@@ -1,0 +1,186 @@
+import NVLBWire
+
+/// A validated configuration: plain values, every reference checked, defaults applied.
+///
+/// `NVLBControl` produces it from the YAML file (SPEC §7) and guarantees every
+/// validation rule of the spec; `PolicySnapshot(configuration:)` compiles it into the
+/// indexes the packet path reads. Field names follow the YAML keys.
+public struct PolicyConfiguration: Sendable, Equatable {
+    public var balancer: Balancer
+    public var underlay: Underlay
+    public var external: External?
+    public var routingDomains: [RoutingDomain]
+    public var loadBalancers: [LoadBalancer]
+
+    public init(
+        balancer: Balancer, underlay: Underlay, external: External?,
+        routingDomains: [RoutingDomain], loadBalancers: [LoadBalancer]
+    ) {
+        self.balancer = balancer
+        self.underlay = underlay
+        self.external = external
+        self.routingDomains = routingDomains
+        self.loadBalancers = loadBalancers
+    }
+
+    /// `balancer:` — engine-wide settings.
+    public struct Balancer: Sendable, Equatable {
+        /// `workers: auto | N`.
+        public enum Workers: Sendable, Equatable {
+            case auto
+            case count(Int)
+        }
+        public var workers: Workers = .auto
+        /// Flow table entries per worker.
+        public var flowTableCapacity: Int = 1_048_576
+        /// Maglev lookup table size (prime).
+        public var maglevTableSize: Int = 65_537
+        /// Seed of the flow hash.
+        public var hashSeed: UInt32 = 0x6e76_6c62
+
+        public init() {}
+    }
+
+    /// `underlay:` — the provider network side.
+    public struct Underlay: Sendable, Equatable {
+        /// How the NVGRE FlowID of emitted packets is chosen.
+        public enum FlowIDMode: String, Sendable, Equatable {
+            /// 8-bit hash of the inner 5-tuple.
+            case hash
+            /// Always 0, for peers that match the whole 32-bit key.
+            case zero
+        }
+        public var interface: String?
+        public var address: IPv4Address
+        public var mac: MACAddress
+        public var gatewayMAC: MACAddress?
+        public var neighbors: [Neighbor] = []
+        public var mtu: Int = 1500
+        public var ttl: UInt8 = 64
+        public var flowID: FlowIDMode = .hash
+
+        public init(address: IPv4Address, mac: MACAddress) {
+            self.address = address
+            self.mac = mac
+        }
+    }
+
+    /// A static PA → MAC entry.
+    public struct Neighbor: Sendable, Equatable {
+        public var address: IPv4Address
+        public var mac: MACAddress
+        public init(address: IPv4Address, mac: MACAddress) {
+            self.address = address
+            self.mac = mac
+        }
+    }
+
+    /// `external:` — the non-virtualized side (public VIPs).
+    public struct External: Sendable, Equatable {
+        /// `nil`: the underlay interface carries external traffic too.
+        public var interface: String?
+        public var mac: MACAddress
+        public var gatewayMAC: MACAddress
+        public init(interface: String?, mac: MACAddress, gatewayMAC: MACAddress) {
+            self.interface = interface
+            self.mac = mac
+            self.gatewayMAC = gatewayMAC
+        }
+    }
+
+    /// HNV policy: (VSID, CA) → (PA of the host, MAC of the VM).
+    public struct LookupRecord: Sendable, Equatable {
+        public var vsid: UInt32
+        public var ca: IPv4Address
+        public var pa: IPv4Address
+        public var mac: MACAddress
+        public init(vsid: UInt32, ca: IPv4Address, pa: IPv4Address, mac: MACAddress) {
+            self.vsid = vsid
+            self.ca = ca
+            self.pa = pa
+            self.mac = mac
+        }
+    }
+
+    /// A tenant's virtual network.
+    public struct RoutingDomain: Sendable, Equatable {
+        public var name: String
+        /// Inner source MAC nvlb uses in this domain's subnets.
+        public var gatewayMAC: MACAddress
+        public var subnets: [UInt32]
+        public var lookupRecords: [LookupRecord]
+        public init(name: String, gatewayMAC: MACAddress, subnets: [UInt32], lookupRecords: [LookupRecord]) {
+            self.name = name
+            self.gatewayMAC = gatewayMAC
+            self.subnets = subnets
+            self.lookupRecords = lookupRecords
+        }
+    }
+
+    /// A VIP address: external (public, no VSID) or internal (`vsid` set, a CA VIP).
+    public struct Frontend: Sendable, Equatable {
+        public var vsid: UInt32?
+        public var vip: IPv4Address
+        public init(vsid: UInt32?, vip: IPv4Address) {
+            self.vsid = vsid
+            self.vip = vip
+        }
+    }
+
+    /// How the flow hash selects a DIP (SDN SLB names).
+    public enum LoadDistribution: String, Sendable, Equatable, CaseIterable {
+        /// Protocol, client IP/port, VIP/port, VSID.
+        case fiveTuple = "five_tuple"
+        /// Client IP and VIP.
+        case sourceIP = "source_ip"
+        /// Client IP, VIP and protocol.
+        case sourceIPProtocol = "source_ip_protocol"
+    }
+
+    public struct Rule: Sendable, Equatable {
+        public var protocolNumber: TransportProtocol
+        public var frontendPort: UInt16
+        public var backendPort: UInt16
+        /// Seconds.
+        public var idleTimeout: UInt32 = 240
+        public var loadDistribution: LoadDistribution = .fiveTuple
+        public init(
+            protocolNumber: TransportProtocol, frontendPort: UInt16, backendPort: UInt16,
+            idleTimeout: UInt32 = 240, loadDistribution: LoadDistribution = .fiveTuple
+        ) {
+            self.protocolNumber = protocolNumber
+            self.frontendPort = frontendPort
+            self.backendPort = backendPort
+            self.idleTimeout = idleTimeout
+            self.loadDistribution = loadDistribution
+        }
+    }
+
+    public struct Backend: Sendable, Equatable {
+        public var vsid: UInt32
+        public var ca: IPv4Address
+        /// 0–1000; 0 drains the DIP.
+        public var weight: UInt32 = 1
+        public init(vsid: UInt32, ca: IPv4Address, weight: UInt32 = 1) {
+            self.vsid = vsid
+            self.ca = ca
+            self.weight = weight
+        }
+    }
+
+    public struct LoadBalancer: Sendable, Equatable {
+        public var name: String
+        /// Name of a routing domain.
+        public var routingDomain: String
+        public var frontends: [Frontend]
+        public var rules: [Rule]
+        public var backends: [Backend]
+        public init(name: String, routingDomain: String, frontends: [Frontend], rules: [Rule], backends: [Backend]) {
+            self.name = name
+            self.routingDomain = routingDomain
+            self.frontends = frontends
+            self.rules = rules
+            self.backends = backends
+        }
+    }
+}

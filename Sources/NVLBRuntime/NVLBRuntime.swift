@@ -1,0 +1,1 @@
+// Module NVLBRuntime: see DESIGN.md for its role.
