@@ -1,0 +1,173 @@
+import CPcap
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Every libpcap (and the few stdio) calls NVLBIO makes, each in one thin wrapper that turns
+/// C results into Swift values and C failures into ``PcapError`` with libpcap's text — the
+/// layout of swift-system's `Internals/Syscalls.swift`. Nothing else in the module calls C.
+///
+/// `pcap_t` and `pcap_dumper_t` are incomplete C types, imported as `OpaquePointer`.
+enum LibPcap {
+    /// `PCAP_ERRBUF_SIZE`: libpcap writes at most this many bytes, NUL included, to `errbuf`.
+    private static let errorBufferSize = Int(PCAP_ERRBUF_SIZE)
+
+    /// Runs `body` with a zeroed `errbuf`; returns its result and the buffer's text.
+    private static func withErrorBuffer<R>(
+        _ body: (UnsafeMutablePointer<CChar>) -> R
+    ) -> (result: R, message: String) {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: errorBufferSize) { buffer in
+            buffer.initialize(repeating: 0)
+            let result = body(buffer.baseAddress!)
+            return (result, String(cString: buffer.baseAddress!))
+        }
+    }
+
+    // MARK: Handles
+
+    /// `pcap_open_offline_with_tstamp_precision`: opens a capture file (pcap or pcapng; `-`
+    /// is standard input) with timestamps delivered at `precision`.
+    static func openOffline(path: String, precision: PacketTimestamp.Precision) throws(PcapError) -> OpaquePointer {
+        let (handle, message) = withErrorBuffer { errbuf in
+            pcap_open_offline_with_tstamp_precision(path, precision.libpcapValue, errbuf)
+        }
+        guard let handle else {
+            throw PcapError(operation: "pcap_open_offline", path: path, message: message)
+        }
+        return handle
+    }
+
+    /// `pcap_open_dead_with_tstamp_precision`: a handle with no device, used to write files.
+    static func openDead(
+        linkType: PcapLinkType, snapshotLength: Int, precision: PacketTimestamp.Precision
+    ) throws(PcapError) -> OpaquePointer {
+        guard let snaplen = Int32(exactly: snapshotLength), snaplen > 0 else {
+            throw PcapError(
+                operation: "pcap_open_dead", path: nil, message: "invalid snapshot length \(snapshotLength)")
+        }
+        guard let handle = pcap_open_dead_with_tstamp_precision(linkType.rawValue, snaplen, precision.libpcapValue)
+        else {
+            // libpcap fails here only when malloc does, and has no handle to report through.
+            throw PcapError(operation: "pcap_open_dead", path: nil, message: "out of memory")
+        }
+        return handle
+    }
+
+    /// `pcap_close`.
+    static func close(_ handle: OpaquePointer) { pcap_close(handle) }
+
+    /// `pcap_geterr`: the text of the last error on `handle`.
+    static func lastError(_ handle: OpaquePointer) -> String { String(cString: pcap_geterr(handle)) }
+
+    /// `pcap_datalink`.
+    static func linkType(_ handle: OpaquePointer) -> PcapLinkType { PcapLinkType(rawValue: pcap_datalink(handle)) }
+
+    /// `pcap_snapshot`: the snapshot length of the capture, in bytes.
+    static func snapshotLength(_ handle: OpaquePointer) -> Int { Int(pcap_snapshot(handle)) }
+
+    /// `pcap_datalink_val_to_name`.
+    static func linkTypeName(_ value: Int32) -> String? { pcap_datalink_val_to_name(value).map { String(cString: $0) } }
+
+    /// `pcap_datalink_val_to_description`.
+    static func linkTypeDescription(_ value: Int32) -> String? {
+        pcap_datalink_val_to_description(value).map { String(cString: $0) }
+    }
+
+    // MARK: Reading
+
+    /// `pcap_next_ex` on a capture file: the next frame's header and bytes, or nil at the end.
+    /// The bytes are libpcap's buffer, valid only until the next call on `handle`.
+    static func next(
+        _ handle: OpaquePointer, path: String
+    ) throws(PcapError) -> (header: pcap_pkthdr, bytes: UnsafePointer<UInt8>)? {
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var bytes: UnsafePointer<UInt8>?
+        switch pcap_next_ex(handle, &header, &bytes) {
+        case 1:
+            guard let header, let bytes else {
+                throw PcapError(operation: "pcap_next_ex", path: path, message: "no packet returned")
+            }
+            return (header.pointee, bytes)
+        case PCAP_ERROR_BREAK:  // End of a savefile.
+            return nil
+        case PCAP_ERROR:
+            throw PcapError(operation: "pcap_next_ex", path: path, message: lastError(handle))
+        case let other:  // 0 is a live-capture timeout; a file never returns it.
+            throw PcapError(operation: "pcap_next_ex", path: path, message: "unexpected result \(other)")
+        }
+    }
+
+    // MARK: Writing
+
+    /// `pcap_dump_open`, or `pcap_dump_fopen` on a duplicate of standard output for `-`, so
+    /// closing the dumper leaves the process's standard output open.
+    static func openDump(_ handle: OpaquePointer, path: String) throws(PcapError) -> OpaquePointer {
+        if path == "-" {
+            let descriptor = dup(STDOUT_FILENO)
+            guard descriptor >= 0 else {
+                throw PcapError(operation: "dup", path: path, message: errnoText())
+            }
+            guard let file = fdopen(descriptor, "w") else {
+                let message = errnoText()
+                _ = closeDescriptor(descriptor)
+                throw PcapError(operation: "fdopen", path: path, message: message)
+            }
+            guard let dumper = pcap_dump_fopen(handle, file) else {
+                let message = lastError(handle)
+                fclose(file)
+                throw PcapError(operation: "pcap_dump_fopen", path: path, message: message)
+            }
+            return dumper
+        }
+        guard let dumper = pcap_dump_open(handle, path) else {
+            throw PcapError(operation: "pcap_dump_open", path: path, message: lastError(handle))
+        }
+        return dumper
+    }
+
+    /// `pcap_dump`: appends one record. libpcap ignores `fwrite`'s result here; failures show
+    /// in ``dumpCheckError(_:)`` and ``dumpFlush(_:path:)``.
+    @inline(__always)
+    static func dump(_ dumper: OpaquePointer, header: inout pcap_pkthdr, bytes: UnsafeRawPointer) {
+        pcap_dump(UnsafeMutablePointer<UInt8>(dumper), &header, bytes.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// `pcap_dump_flush` (`fflush` of the file), then `ferror` for an earlier failed write.
+    static func dumpFlush(_ dumper: OpaquePointer, path: String) throws(PcapError) {
+        if pcap_dump_flush(dumper) != 0 {
+            throw PcapError(operation: "pcap_dump_flush", path: path, message: errnoText())
+        }
+        try dumpCheckError(dumper, path: path)
+    }
+
+    /// `ferror` on the dumper's file: true once any write to it has failed.
+    static func dumpCheckError(_ dumper: OpaquePointer, path: String) throws(PcapError) {
+        if let file = pcap_dump_file(dumper), ferror(file) != 0 {
+            throw PcapError(operation: "pcap_dump", path: path, message: "write to the capture file failed")
+        }
+    }
+
+    /// `pcap_dump_close`. It returns nothing in libpcap 1.10: flush first to see errors.
+    static func dumpClose(_ dumper: OpaquePointer) { pcap_dump_close(dumper) }
+
+    /// `strerror(errno)`.
+    private static func errnoText() -> String { String(cString: strerror(errno)) }
+}
+
+/// `close(2)`, outside ``LibPcap`` whose `close` means `pcap_close`.
+private func closeDescriptor(_ descriptor: Int32) -> Int32 { close(descriptor) }
+
+extension PacketTimestamp.Precision {
+    /// `PCAP_TSTAMP_PRECISION_MICRO` or `PCAP_TSTAMP_PRECISION_NANO`.
+    var libpcapValue: UInt32 {
+        switch self {
+        case .microsecond: UInt32(PCAP_TSTAMP_PRECISION_MICRO)
+        case .nanosecond: UInt32(PCAP_TSTAMP_PRECISION_NANO)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Module NVLBIO: see DESIGN.md for its role.
