@@ -1,11 +1,11 @@
 import CPcap
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Every libpcap (and the few stdio) calls NVLBIO makes, each in one thin wrapper that turns

@@ -92,10 +92,15 @@ public struct PcapFileReader: ~Copyable {
     /// The Swift form of a `pcap_pkthdr` whose `tv_usec` holds nanoseconds (the precision the
     /// handle was opened with).
     private static func record(_ header: pcap_pkthdr) -> PcapRecord {
-        PcapRecord(
+        // The pcap format's seconds field is unsigned 32-bit (Wireshark reads it so), but
+        // libpcap 1.10 sign-extends it: undo that for times after 2038-01-19. No capture
+        // holds a negative time (pcapng's is unsigned 64-bit), so this changes nothing else.
+        let seconds = Int64(header.ts.tv_sec)
+        return PcapRecord(
             capturedLength: Int(header.caplen), originalLength: Int(header.len),
             timestamp: PacketTimestamp(
-                seconds: Int64(header.ts.tv_sec), normalizingNanoseconds: Int64(header.ts.tv_usec)))
+                seconds: seconds < 0 ? seconds + (1 << 32) : seconds,
+                normalizingNanoseconds: Int64(header.ts.tv_usec)))
     }
 }
 
