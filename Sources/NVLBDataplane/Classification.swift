@@ -1,0 +1,58 @@
+/// What the first stage of the pipeline learned about a frame: enough to pick its
+/// flow-table bucket (so a batch can prefetch before the second stage) and to
+/// finish without parsing again.
+@frozen
+public struct Classification {
+    @frozen
+    public enum Kind: UInt8 {
+        /// Finished in the first stage: see `verdict`.
+        case done
+        /// Plain IPv4 from the Internet to a public VIP (SPEC §3.1).
+        case externalRequest
+        /// NVGRE from a tenant VM to a CA VIP (SPEC §3.3).
+        case internalRequest
+        /// NVGRE from a DIP toward a client (SPEC §3.2, §3.4).
+        case reply
+    }
+
+    public var kind: Kind = .done
+    /// The outcome when `kind == .done`.
+    public var verdict: Verdict = .drop(.malformed)
+    /// Offset of the (inner) Ethernet header from the packet start.
+    public var ethernet: Int = 0
+    /// Offset of the (inner) IPv4 header from the packet start.
+    public var ip: Int = 0
+    /// Offset of the TCP/UDP header from the packet start.
+    public var transport: Int = 0
+    /// Inner IPv4 total length.
+    public var ipLength: Int = 0
+    /// VSID of the received NVGRE packet; 0 for plain IPv4.
+    public var vsid: UInt32 = 0
+    public var protocolNumber: UInt8 = 0
+    public var tcpFlags: UInt8 = 0
+    public var source: UInt32 = 0
+    public var destination: UInt32 = 0
+    public var sourcePort: UInt16 = 0
+    public var destinationPort: UInt16 = 0
+    /// Flow hash of (protocol, client IP, client port): bucket and owner worker.
+    public var hash: UInt32 = 0
+    /// Listener (frontend × rule) of a request.
+    public var listener: Int32 = -1
+    /// Lookup record of the internal client (request) or of the DIP (reply).
+    public var record: Int32 = -1
+
+    @inlinable
+    public init() {}
+
+    @inlinable
+    static func finished(_ verdict: Verdict) -> Classification {
+        var result = Classification()
+        result.verdict = verdict
+        return result
+    }
+
+    /// Client IP of the flow (source of a request, destination of a reply).
+    @inlinable public var clientIP: UInt32 { kind == .reply ? destination : source }
+    /// Client port of the flow.
+    @inlinable public var clientPort: UInt16 { kind == .reply ? destinationPort : sourcePort }
+}

@@ -1,0 +1,46 @@
+import NVLBPolicy
+import NVLBWire
+
+extension DataplaneWorker {
+    /// SPEC §3.5: answers an ARP request for nvlb's PA (underlay) or for an
+    /// external VIP (external side), rewriting the request into the reply in place.
+    @inlinable
+    static func answerARP(_ packet: inout Packet, snapshot s: PolicySnapshot) -> Classification {
+        guard packet.length >= EthernetHeader.size + ARPHeader.size else { return .finished(.drop(.malformed)) }
+        let p = packet.bytes
+        let ethernet = EthernetHeader(p)
+        let arp = ARPHeader(p + EthernetHeader.size)
+        guard arp.hardwareType == 1, arp.protocolType == EthernetHeader.etherTypeIPv4, arp.hardwareLength == 6,
+              arp.protocolLength == 4
+        else { return .finished(.drop(.unsupported)) }
+        let destination = ethernet.destination.rawValue
+        guard destination == MACAddress.broadcast.rawValue || destination == s.underlayMAC
+            || (s.hasExternal && destination == s.externalMAC)
+        else { return .finished(.drop(.notForUs)) }
+        guard arp.operation == ARPHeader.operationRequest else { return .finished(.drop(.notForUs)) }
+
+        let target = arp.targetIP
+        let mac: UInt64
+        let port: Port
+        if target.rawValue == s.underlayAddress {
+            mac = s.underlayMAC
+            port = .underlay
+        } else if s.hasExternal && s.isVIP(vsid: 0, vip: target.rawValue) {
+            mac = s.externalMAC
+            port = .external
+        } else {
+            return .finished(.drop(.notForUs))
+        }
+        let requester = arp.senderMAC
+        let requesterIP = arp.senderIP
+        ethernet.destination = requester
+        ethernet.source = MACAddress(rawValue: mac)
+        arp.operation = ARPHeader.operationReply
+        arp.targetMAC = requester
+        arp.targetIP = requesterIP
+        arp.senderMAC = MACAddress(rawValue: mac)
+        arp.senderIP = target
+        packet.length = EthernetHeader.size + ARPHeader.size
+        return .finished(.answer(port))
+    }
+}

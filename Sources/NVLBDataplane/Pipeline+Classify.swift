@@ -1,0 +1,155 @@
+import NVLBPolicy
+import NVLBWire
+
+extension DataplaneWorker {
+    /// First stage: validates the frame layer by layer and decides its kind. Every
+    /// check of SPEC §2 and §3.6 that needs no flow state happens here; ARP is
+    /// answered here (in place).
+    @inlinable
+    public static func classify(_ packet: inout Packet, snapshot s: PolicySnapshot) -> Classification {
+        let p = packet.bytes
+        let n = packet.length
+        guard n >= EthernetHeader.size else { return .finished(.drop(.malformed)) }
+        let ethernet = EthernetHeader(p)
+        let etherType = ethernet.etherType
+        if etherType == EthernetHeader.etherTypeARP { return answerARP(&packet, snapshot: s) }
+        let destinationMAC = ethernet.destination.rawValue
+        let toExternal = s.hasExternal && destinationMAC == s.externalMAC
+        guard destinationMAC == s.underlayMAC || toExternal else { return .finished(.drop(.notForUs)) }
+        guard etherType == EthernetHeader.etherTypeIPv4 else { return .finished(.drop(.unsupported)) }
+
+        let outerEnd = validIPv4(p, offset: EthernetHeader.size, end: n)
+        guard outerEnd > 0 else { return .finished(.drop(.malformed)) }
+        let outer = IPv4Header(p + EthernetHeader.size)
+        let destination = outer.destination.rawValue
+        if destination == s.underlayAddress {
+            guard outer.protocolNumber == 47 else { return .finished(.drop(.unsupported)) }
+            return classifyNVGRE(p, outerEnd: outerEnd, snapshot: s)
+        }
+        guard toExternal else { return .finished(.drop(.notForUs)) }
+
+        // SPEC §3.1: plain IPv4 from the Internet to a public VIP.
+        var c = Classification()
+        let drop = parseTransport(p, ip: EthernetHeader.size, end: outerEnd, into: &c)
+        if let drop { return .finished(.drop(drop)) }
+        guard let listener = s.listener(vsid: 0, vip: c.destination, protocolNumber: c.protocolNumber, port: c.destinationPort)
+        else { return .finished(.drop(s.isVIP(vsid: 0, vip: c.destination) ? .noRule : .noVIP)) }
+        c.kind = .externalRequest
+        c.listener = Int32(truncatingIfNeeded: listener)
+        c.hash = s.hasher.flowHash(protocolNumber: c.protocolNumber, clientIP: c.source, clientPort: c.sourcePort)
+        return c
+    }
+
+    /// NVGRE received at nvlb's PA (SPEC §2): GRE checks, VSID, inner frame, then
+    /// request to a CA VIP or reply from a DIP, with the spoofing checks of §3.3/§3.4.
+    @inlinable
+    static func classifyNVGRE(_ p: UnsafeMutableRawPointer, outerEnd: Int, snapshot s: PolicySnapshot) -> Classification {
+        let outer = IPv4Header(p + EthernetHeader.size)
+        if outer.isFragment { return .finished(.drop(.fragment)) }
+        let gre = EthernetHeader.size + outer.headerLength
+        guard gre + GREHeader.size <= outerEnd else { return .finished(.drop(.malformed)) }
+        let header = GREHeader(p + gre)
+        guard header.flagsVersion == GREHeader.nvgreFlagsVersion,
+              header.protocolType == GREHeader.protocolTransparentEthernet
+        else { return .finished(.drop(.badGRE)) }
+        let vsid = header.vsid
+        if VSID.isReserved(vsid) { return .finished(.drop(.reservedVSID)) }
+        guard let domain = s.vsidIndex.find(UInt64(vsid)) else { return .finished(.drop(.unknownVSID)) }
+
+        let inner = gre + GREHeader.size
+        guard inner + EthernetHeader.size <= outerEnd else { return .finished(.drop(.malformed)) }
+        let innerEthernet = EthernetHeader(p + inner)
+        let innerType = innerEthernet.etherType
+        if innerType == EthernetHeader.etherTypeVLAN || innerType == EthernetHeader.etherTypeQinQ {
+            return .finished(.drop(.innerVLAN))
+        }
+        guard innerType == EthernetHeader.etherTypeIPv4 else { return .finished(.drop(.unsupported)) }
+        guard innerEthernet.destination.rawValue == s.domains[Int(domain)].gatewayMAC else {
+            return .finished(.drop(.notForUs))
+        }
+        let innerIP = inner + EthernetHeader.size
+        let innerEnd = validIPv4(p, offset: innerIP, end: outerEnd)
+        guard innerEnd > 0 else { return .finished(.drop(.malformed)) }
+
+        var c = Classification()
+        c.vsid = vsid
+        c.ethernet = inner
+        if let drop = parseTransport(p, ip: innerIP, end: innerEnd, into: &c) { return .finished(.drop(drop)) }
+        let outerSource = outer.source.rawValue
+        let sourceMAC = innerEthernet.source.rawValue
+
+        if let listener = s.listener(vsid: vsid, vip: c.destination, protocolNumber: c.protocolNumber, port: c.destinationPort) {
+            // SPEC §3.3: the client must be who its lookup record says.
+            guard let record = s.record(vsid: vsid, ca: c.source) ?? s.record(domain: domain, ca: c.source),
+                  s.records[record].pa == outerSource, s.records[record].mac == sourceMAC
+            else { return .finished(.drop(.spoofed)) }
+            c.kind = .internalRequest
+            c.listener = Int32(truncatingIfNeeded: listener)
+            c.record = Int32(truncatingIfNeeded: record)
+            c.hash = s.hasher.flowHash(protocolNumber: c.protocolNumber, clientIP: c.source, clientPort: c.sourcePort)
+            return c
+        }
+        if s.isVIP(vsid: vsid, vip: c.destination) { return .finished(.drop(.noRule)) }
+        // SPEC §3.4: a reply must come from the DIP's host with the DIP's MAC.
+        guard let record = s.record(vsid: vsid, ca: c.source),
+              s.records[record].pa == outerSource, s.records[record].mac == sourceMAC
+        else { return .finished(.drop(.spoofed)) }
+        c.kind = .reply
+        c.record = Int32(truncatingIfNeeded: record)
+        c.hash = s.hasher.flowHash(protocolNumber: c.protocolNumber, clientIP: c.destination, clientPort: c.destinationPort)
+        return c
+    }
+
+    /// Checks an IPv4 header at `offset` (version, IHL, total length within `end`).
+    /// Returns the offset where the IPv4 packet ends (total length honoured, link
+    /// padding excluded), or 0 when malformed.
+    @inlinable @inline(__always)
+    static func validIPv4(_ p: UnsafeMutableRawPointer, offset: Int, end: Int) -> Int {
+        guard offset + IPv4Header.minimumSize <= end else { return 0 }
+        let ip = IPv4Header(p + offset)
+        let headerLength = ip.headerLength
+        let totalLength = Int(ip.totalLength)
+        guard ip.version == 4, headerLength >= IPv4Header.minimumSize, totalLength >= headerLength,
+              offset + totalLength <= end
+        else { return 0 }
+        return offset + totalLength
+    }
+
+    /// Reads the addresses, protocol and ports of the IPv4 packet at `ip` into `c`.
+    /// Returns the drop reason for fragments, other protocols and truncated headers.
+    @inlinable @inline(__always)
+    static func parseTransport(_ p: UnsafeMutableRawPointer, ip: Int, end: Int, into c: inout Classification) -> DropReason? {
+        let header = IPv4Header(p + ip)
+        // A non-first fragment has no ports; a first fragment is balanced by its ports.
+        if header.fragmentOffset != 0 { return .fragment }
+        let proto = header.protocolNumber
+        let transport = ip + header.headerLength
+        c.ip = ip
+        c.transport = transport
+        c.ipLength = Int(header.totalLength)
+        c.protocolNumber = proto
+        c.source = header.source.rawValue
+        c.destination = header.destination.rawValue
+        if proto == TransportProtocol.tcp.rawValue {
+            guard transport + TCPHeader.minimumSize <= end else { return .malformed }
+            let tcp = TCPHeader(p + transport)
+            let dataOffset = tcp.headerLength
+            guard dataOffset >= TCPHeader.minimumSize, header.moreFragments || transport + dataOffset <= end else {
+                return .malformed
+            }
+            c.sourcePort = tcp.sourcePort
+            c.destinationPort = tcp.destinationPort
+            c.tcpFlags = tcp.flags.rawValue
+        } else if proto == TransportProtocol.udp.rawValue {
+            guard transport + UDPHeader.size <= end else { return .malformed }
+            let udp = UDPHeader(p + transport)
+            let length = Int(udp.length)
+            guard length >= UDPHeader.size, header.moreFragments || transport + length <= end else { return .malformed }
+            c.sourcePort = udp.sourcePort
+            c.destinationPort = udp.destinationPort
+        } else {
+            return .unsupported
+        }
+        return nil
+    }
+}

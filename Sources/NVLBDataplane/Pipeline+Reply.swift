@@ -1,0 +1,105 @@
+import NVLBBalancing
+import NVLBPolicy
+import NVLBWire
+
+extension DataplaneWorker {
+    /// SPEC §3.2 and §3.4: a DIP's reply → back to the client, source NAT'd to the VIP:
+    /// decapsulated toward an external client, re-encapsulated toward an internal one.
+    @inlinable
+    mutating func forwardReply(_ packet: inout Packet, _ c: Classification, snapshot s: PolicySnapshot, now: UInt32)
+        -> Verdict
+    {
+        let isTCP = c.protocolNumber == TransportProtocol.tcp.rawValue
+        let vip: UInt32
+        let vipPort: UInt16
+        let clientVSID: UInt32
+        if let slot = flows.findReply(
+            hash: c.hash, protocolNumber: c.protocolNumber, clientIP: c.destination, clientPort: c.destinationPort,
+            dipVSID: c.vsid, dipCA: c.source, backendPort: c.sourcePort, now: now)
+        {
+            let entry = flows[slot: slot]
+            entry.pointee.lastSeen = now
+            if isTCP {
+                entry.pointee.observeTCP(flags: c.tcpFlags, fromClient: false)
+            } else {
+                entry.pointee.observeUDP(fromClient: false)
+            }
+            vip = entry.pointee.vip
+            vipPort = entry.pointee.vipPort
+            clientVSID = entry.pointee.clientVSID
+        } else {
+            // No state (restart, eviction): rebuild it from policy when exactly one
+            // frontend reaches this DIP port and the client's side is unambiguous.
+            guard let found = s.reverseIndex.find(
+                UInt64(c.vsid) << 32 | UInt64(c.source), UInt64(c.protocolNumber) << 16 | UInt64(c.sourcePort))
+            else { return .drop(.noVIP) }
+            guard found != PolicySnapshot.ambiguous else { return .drop(.noFlow) }
+            let listener = s.listeners[Int(found)]
+            let rule = s.rules[Int(listener.rule)]
+            let lb = Int(rule.loadBalancer)
+            if let client = s.record(domain: s.loadBalancers[lb].domain, ca: c.destination) {
+                guard listener.vsid != 0 else { return .drop(.noFlow) }
+                clientVSID = s.records[client].vsid
+            } else {
+                guard listener.vsid == 0 else { return .drop(.noFlow) }
+                clientVSID = 0
+            }
+            vip = listener.vip
+            vipPort = listener.port
+            let backend = s.backendIndex(loadBalancer: lb, vsid: c.vsid, ca: c.source) ?? 0
+            var entry = FlowEntry(
+                hash: c.hash, lastSeen: now, protocolNumber: c.protocolNumber, clientIP: c.destination,
+                clientPort: c.destinationPort, clientVSID: clientVSID, vip: vip, vipPort: vipPort, dipVSID: c.vsid,
+                dipCA: c.source, backendPort: c.sourcePort, backendSlot: UInt32(truncatingIfNeeded: backend),
+                generation: s.generation, idleTimeout: rule.idleTimeout)
+            if isTCP { entry.observeTCP(flags: c.tcpFlags, fromClient: false) } else { entry.observeUDP(fromClient: false) }
+            switch flows.insert(entry, hash: c.hash, now: now) {
+            case .inserted, .evicted: counters.flowCreated()
+            case .full: counters.statelessForward()
+            }
+        }
+
+        let p = packet.bytes
+        let innerLength = EthernetHeader.size + c.ipLength
+        if clientVSID == 0 {
+            // SPEC §3.2: plain IPv4 to the Internet client via the upstream router.
+            guard s.hasExternal else { return .drop(.noFlow) }
+            let ethernet = EthernetHeader(p + c.ethernet)
+            ethernet.destination = MACAddress(rawValue: s.externalGatewayMAC)
+            ethernet.source = MACAddress(rawValue: s.externalMAC)
+            Rewrite.translate(
+                p, ip: c.ip, transport: c.transport, protocolNumber: c.protocolNumber, source: true, address: vip,
+                port: vipPort)
+            packet.start += c.ethernet
+            packet.length = innerLength
+            return .forward(.external)
+        }
+
+        // SPEC §3.4: back into the client's VSID, toward its host.
+        guard IPv4Header.minimumSize + GREHeader.size + innerLength <= s.mtu else { return .drop(.tooBig) }
+        guard let clientRecord = s.record(vsid: clientVSID, ca: c.destination) else { return .drop(.noFlow) }
+        let record = s.records.pointer(clientRecord)
+        let nextHop = record.pointee.nextHopMAC
+        guard nextHop != 0 else { return .drop(.neighborUnresolved) }
+        let ethernet = EthernetHeader(p + c.ethernet)
+        ethernet.destination = MACAddress(rawValue: record.pointee.mac)
+        ethernet.source = MACAddress(rawValue: s.domains[Int(record.pointee.domain)].gatewayMAC)
+        Rewrite.translate(
+            p, ip: c.ip, transport: c.transport, protocolNumber: c.protocolNumber, source: true, address: vip,
+            port: vipPort)
+        let flowID = s.flowIDFromHash
+            ? FlowHasher.flowID(
+                s.hasher.selectionHash(
+                    distribution: .fiveTuple, protocolNumber: c.protocolNumber, clientIP: vip, clientPort: vipPort,
+                    vip: c.destination, vipPort: c.destinationPort, clientVSID: 0))
+            : 0
+        let outer = c.ethernet - Rewrite.encapsulationSize
+        Rewrite.encapsulate(
+            at: p + outer, sourceMAC: s.underlayMAC, destinationMAC: nextHop, source: s.underlayAddress,
+            destination: record.pointee.pa, tos: IPv4Header(p + c.ip).tos, ttl: s.ttl, innerLength: innerLength,
+            key: clientVSID << 8 | UInt32(flowID))
+        packet.start += outer
+        packet.length = Rewrite.encapsulationSize + innerLength
+        return .forward(.underlay)
+    }
+}

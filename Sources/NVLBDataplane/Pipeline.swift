@@ -1,0 +1,89 @@
+import NVLBBalancing
+import NVLBPolicy
+import NVLBWire
+
+/// A worker's data plane: its flow table and counters, and the per-packet
+/// function `(snapshot, worker state, frame, now) → verdict` of SPEC §3.
+///
+/// No I/O, no threads, no locks, no allocation per packet: a frame is parsed and
+/// rewritten in place in the caller's buffer. `process` handles one frame;
+/// `processBatch` classifies a batch first, prefetches the flow-table buckets,
+/// then finishes each frame, which hides the memory latency of a large table.
+public struct DataplaneWorker: ~Copyable {
+    public var flows: FlowTable
+    public var counters: WorkerCounters
+    /// Scratch space for a batch's classifications (allocated once).
+    @usableFromInline let scratch: UnsafeMutablePointer<Classification>
+    /// Largest batch `processBatch` accepts.
+    public static let maximumBatch = 256
+
+    /// A worker whose flow table owns `flowCapacity` slots of general memory.
+    public init(flowCapacity: Int) {
+        self.init(flows: FlowTable(capacity: flowCapacity))
+    }
+
+    /// A worker with a flow table built by the caller (e.g. on its NUMA node).
+    public init(flows: consuming FlowTable) {
+        self.flows = flows
+        counters = WorkerCounters()
+        scratch = .allocate(capacity: Self.maximumBatch)
+        scratch.initialize(repeating: Classification(), count: Self.maximumBatch)
+    }
+
+    deinit { scratch.deallocate() }
+
+    /// Processes one received frame: parses, looks up, rewrites in place, counts.
+    /// On `.forward`/`.answer` the frame to send is `packet.base[packet.start ..< packet.start + packet.length]`.
+    /// - Precondition: `packet.start >= Packet.headroom`.
+    @inlinable
+    public mutating func process(_ packet: inout Packet, snapshot: PolicySnapshot, now: UInt32) -> Verdict {
+        counters.adoptIfNeeded(snapshot)
+        let classification = Self.classify(&packet, snapshot: snapshot)
+        return finish(&packet, classification, snapshot: snapshot, now: now)
+    }
+
+    /// Processes `count` frames: classify all, prefetch their buckets, finish all.
+    /// `verdicts[i]` receives the outcome of `packets[i]`.
+    @inlinable
+    public mutating func processBatch(
+        _ packets: UnsafeMutablePointer<Packet>, count: Int, verdicts: UnsafeMutablePointer<Verdict>,
+        snapshot: PolicySnapshot, now: UInt32
+    ) {
+        precondition(count <= Self.maximumBatch)
+        counters.adoptIfNeeded(snapshot)
+        for i in 0..<count {
+            scratch[i] = Self.classify(&packets[i], snapshot: snapshot)
+            if scratch[i].kind != .done { flows.prefetch(hash: scratch[i].hash) }
+        }
+        for i in 0..<count {
+            verdicts[i] = finish(&packets[i], scratch[i], snapshot: snapshot, now: now)
+        }
+    }
+
+    /// Second stage: flow state, backend selection, rewrite, counting.
+    @inlinable
+    public mutating func finish(
+        _ packet: inout Packet, _ c: Classification, snapshot: PolicySnapshot, now: UInt32
+    ) -> Verdict {
+        counters.received()
+        let verdict: Verdict
+        switch c.kind {
+        case .done: verdict = c.verdict
+        case .externalRequest, .internalRequest: verdict = forwardRequest(&packet, c, snapshot: snapshot, now: now)
+        case .reply: verdict = forwardReply(&packet, c, snapshot: snapshot, now: now)
+        }
+        switch verdict {
+        case .forward: counters.forwarded()
+        case .answer: counters.answered()
+        case .drop(let reason): counters.dropped(reason)
+        }
+        return verdict
+    }
+}
+
+extension WorkerCounters {
+    @inlinable @inline(__always)
+    mutating func adoptIfNeeded(_ snapshot: PolicySnapshot) {
+        if snapshot.generation != backendGeneration { adopt(snapshot) }
+    }
+}

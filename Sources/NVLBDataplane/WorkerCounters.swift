@@ -1,0 +1,150 @@
+import NVLBPolicy
+
+/// A worker's counters: plain integers written only by the worker. Readers on
+/// other threads take a `snapshot()` when the worker is quiescent (replay), or
+/// accept a slightly stale view (live statistics).
+public struct WorkerCounters: ~Copyable {
+    @usableFromInline enum Slot: Int {
+        case packetsIn, packetsOut, answered, dropped, flowsCreated, handoffs
+        static let firstDrop = 6
+    }
+    @usableFromInline static let fixedCount = Slot.firstDrop + DropReason.count
+
+    @usableFromInline let block: UnsafeMutablePointer<UInt64>
+    /// Packets forwarded to each DIP, indexed like `PolicySnapshot.backends` of `backendSnapshot`.
+    @usableFromInline var backendPackets: UnsafeMutablePointer<UInt64>
+    @usableFromInline var backendCount: Int
+    /// Generation the per-DIP counters are indexed for.
+    @usableFromInline var backendGeneration: UInt32
+    @usableFromInline var backendNames: [(loadBalancer: String, backend: String)]
+    /// Per-DIP counts of snapshots this worker has left behind, by name.
+    @usableFromInline var retired: [String: [String: UInt64]] = [:]
+
+    public init() {
+        block = .allocate(capacity: Self.fixedCount)
+        block.initialize(repeating: 0, count: Self.fixedCount)
+        backendPackets = .allocate(capacity: 1)
+        backendPackets.initialize(to: 0)
+        backendCount = 0
+        backendGeneration = 0
+        backendNames = []
+    }
+
+    deinit {
+        block.deallocate()
+        backendPackets.deallocate()
+    }
+
+    @inlinable @inline(__always)
+    mutating func add(_ slot: Slot) { block[slot.rawValue] &+= 1 }
+
+    /// Counts a received frame.
+    @inlinable @inline(__always)
+    public mutating func received() { add(.packetsIn) }
+    /// Counts a forwarded frame.
+    @inlinable @inline(__always)
+    public mutating func forwarded() { add(.packetsOut) }
+    /// Counts an answered frame.
+    @inlinable @inline(__always)
+    public mutating func answered() { add(.answered) }
+    /// Counts a frame dropped for `reason`.
+    @inlinable @inline(__always)
+    public mutating func dropped(_ reason: DropReason) {
+        add(.dropped)
+        block[Slot.firstDrop + Int(reason.rawValue)] &+= 1
+    }
+    /// Counts a packet forwarded without flow state (`flow_table_full`); not a drop.
+    @inlinable @inline(__always)
+    public mutating func statelessForward() { block[Slot.firstDrop + Int(DropReason.flowTableFull.rawValue)] &+= 1 }
+    /// Counts a new flow.
+    @inlinable @inline(__always)
+    public mutating func flowCreated() { add(.flowsCreated) }
+    /// Counts `n` packets handed to another worker.
+    @inlinable @inline(__always)
+    public mutating func handedOff(_ n: Int = 1) { block[Slot.handoffs.rawValue] &+= UInt64(n) }
+    /// Counts a packet forwarded to DIP `backend` (global index in the current snapshot).
+    @inlinable @inline(__always)
+    public mutating func toBackend(_ backend: Int) { backendPackets[backend] &+= 1 }
+
+    /// Re-indexes the per-DIP counters for `snapshot` (call when a new snapshot is
+    /// adopted; allocates, never on the packet path).
+    public mutating func adopt(_ snapshot: PolicySnapshot) {
+        guard snapshot.generation != backendGeneration else { return }
+        for index in 0..<backendCount where backendPackets[index] > 0 {
+            let name = backendNames[index]
+            retired[name.loadBalancer, default: [:]][name.backend, default: 0] += backendPackets[index]
+        }
+        backendPackets.deallocate()
+        backendCount = snapshot.backends.count
+        backendPackets = .allocate(capacity: max(backendCount, 1))
+        backendPackets.initialize(repeating: 0, count: max(backendCount, 1))
+        backendGeneration = snapshot.generation
+        backendNames = (0..<backendCount).map { index in
+            (snapshot.loadBalancerNames[Int(snapshot.backends[index].loadBalancer)], snapshot.backendNames[index])
+        }
+    }
+
+    /// A copy of every counter (allocates).
+    public func snapshot() -> CounterSnapshot {
+        var drops = [DropReason: UInt64]()
+        for reason in DropReason.allCases { drops[reason] = block[Slot.firstDrop + Int(reason.rawValue)] }
+        var backends = retired
+        for index in 0..<backendCount {
+            let name = backendNames[index]
+            backends[name.loadBalancer, default: [:]][name.backend, default: 0] += backendPackets[index]
+        }
+        return CounterSnapshot(
+            packetsIn: block[Slot.packetsIn.rawValue], packetsOut: block[Slot.packetsOut.rawValue],
+            answered: block[Slot.answered.rawValue], dropped: block[Slot.dropped.rawValue],
+            flowsCreated: block[Slot.flowsCreated.rawValue], handoffs: block[Slot.handoffs.rawValue],
+            drops: drops, backends: backends)
+    }
+}
+
+/// Counter values at one moment; additive across workers.
+public struct CounterSnapshot: Sendable, Equatable {
+    public var packetsIn: UInt64 = 0
+    public var packetsOut: UInt64 = 0
+    public var answered: UInt64 = 0
+    /// Frames dropped: the sum of `drops` except `flow_table_full`, which counts
+    /// packets forwarded without state.
+    public var dropped: UInt64 = 0
+    public var flowsCreated: UInt64 = 0
+    public var handoffs: UInt64 = 0
+    public var drops: [DropReason: UInt64] = [:]
+    /// Packets forwarded to each DIP: load balancer name → `VSID/CA` → packets.
+    public var backends: [String: [String: UInt64]] = [:]
+
+    public init() {}
+
+    public init(
+        packetsIn: UInt64, packetsOut: UInt64, answered: UInt64, dropped: UInt64, flowsCreated: UInt64,
+        handoffs: UInt64, drops: [DropReason: UInt64], backends: [String: [String: UInt64]]
+    ) {
+        self.packetsIn = packetsIn
+        self.packetsOut = packetsOut
+        self.answered = answered
+        self.dropped = dropped
+        self.flowsCreated = flowsCreated
+        self.handoffs = handoffs
+        self.drops = drops
+        self.backends = backends
+    }
+
+    /// The count for one reason (0 when absent).
+    public subscript(reason: DropReason) -> UInt64 { drops[reason] ?? 0 }
+
+    /// Adds another worker's counters.
+    public static func + (lhs: CounterSnapshot, rhs: CounterSnapshot) -> CounterSnapshot {
+        var sum = lhs
+        sum.packetsIn += rhs.packetsIn
+        sum.packetsOut += rhs.packetsOut
+        sum.answered += rhs.answered
+        sum.dropped += rhs.dropped
+        sum.flowsCreated += rhs.flowsCreated
+        sum.handoffs += rhs.handoffs
+        sum.drops.merge(rhs.drops, uniquingKeysWith: +)
+        for (lb, dips) in rhs.backends { sum.backends[lb, default: [:]].merge(dips, uniquingKeysWith: +) }
+        return sum
+    }
+}
