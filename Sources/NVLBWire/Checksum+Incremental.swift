@@ -19,7 +19,8 @@ extension Checksum {
     @inlinable @inline(__always)
     public static func updated(_ checksum: UInt16, replacing32 old: UInt32, with32 new: UInt32) -> UInt16 {
         let notOld = ~old
-        var sum = UInt64(~checksum) &+ UInt64(notOld &>> 16) &+ UInt64(notOld & 0xFFFF)
+        var sum =
+            UInt64(~checksum) &+ UInt64(notOld &>> 16) &+ UInt64(notOld & 0xFFFF)
             &+ UInt64(new &>> 16) &+ UInt64(new & 0xFFFF)
         sum = (sum & 0xFFFF) &+ (sum &>> 16)
         sum = (sum & 0xFFFF) &+ (sum &>> 16)

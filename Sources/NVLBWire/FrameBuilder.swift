@@ -140,7 +140,8 @@ public enum FrameBuilder {
         let total = headerLength + payload.count
         precondition(total <= 65_535, "IPv4 datagram longer than 65,535 bytes")
         var packet = [UInt8](repeating: 0, count: headerLength)
-        packet.replaceSubrange(IPv4Header.minimumSize..<IPv4Header.minimumSize + fields.options.count, with: fields.options)
+        packet.replaceSubrange(
+            IPv4Header.minimumSize..<IPv4Header.minimumSize + fields.options.count, with: fields.options)
         packet.withUnsafeMutableBytes { buffer in
             let ip = IPv4Header(buffer.baseAddress!)
             ip.version = 4
@@ -218,7 +219,8 @@ public enum FrameBuilder {
     ) -> [UInt8] {
         ethernet(
             destination: dstMAC, source: srcMAC, etherType: EthernetHeader.etherTypeIPv4, vlanID: vlanID,
-            payload: ipv4Packet(source: src, destination: dst, protocolNumber: protocolNumber, payload: payload, fields: ip))
+            payload: ipv4Packet(
+                source: src, destination: dst, protocolNumber: protocolNumber, payload: payload, fields: ip))
     }
 
     /// An Ethernet/IPv4/TCP frame with correct IPv4 and TCP checksums. With `ip.moreFragments`

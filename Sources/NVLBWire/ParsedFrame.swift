@@ -204,6 +204,23 @@ public struct ParsedARP: Hashable, Sendable {
     /// Target protocol address.
     public var targetIP: IPv4Address
 
+    /// Memberwise initializer (for expected values in tests).
+    public init(
+        hardwareType: UInt16, protocolType: UInt16, hardwareLength: UInt8, protocolLength: UInt8,
+        operation: UInt16, senderMAC: MACAddress, senderIP: IPv4Address, targetMAC: MACAddress,
+        targetIP: IPv4Address
+    ) {
+        self.hardwareType = hardwareType
+        self.protocolType = protocolType
+        self.hardwareLength = hardwareLength
+        self.protocolLength = protocolLength
+        self.operation = operation
+        self.senderMAC = senderMAC
+        self.senderIP = senderIP
+        self.targetMAC = targetMAC
+        self.targetIP = targetIP
+    }
+
     static func parse(_ bytes: ArraySlice<UInt8>) throws(FrameParseError) -> ParsedARP {
         let reader = ByteReader(bytes)
         guard reader.remaining >= ARPHeader.size else {
@@ -215,7 +232,8 @@ public struct ParsedARP: Hashable, Sendable {
             senderIP: IPv4Address(rawValue: reader.u32(at: 14)), targetMAC: reader.mac(at: 18),
             targetIP: IPv4Address(rawValue: reader.u32(at: 24)))
         guard arp.hardwareLength == 6, arp.protocolLength == 4 else {
-            throw .invalid(layer: .arp, reason: "not Ethernet/IPv4 (hlen \(arp.hardwareLength), plen \(arp.protocolLength))")
+            throw .invalid(
+                layer: .arp, reason: "not Ethernet/IPv4 (hlen \(arp.hardwareLength), plen \(arp.protocolLength))")
         }
         return arp
     }
@@ -388,7 +406,8 @@ public struct ParsedTCP: Hashable, Sendable {
             partial ? nil : Checksum.transport(bytes, source: source, destination: destination, protocolNumber: 6) == 0
         return ParsedTCP(
             sourcePort: reader.u16(at: 0), destinationPort: reader.u16(at: 2), sequenceNumber: reader.u32(at: 4),
-            acknowledgmentNumber: reader.u32(at: 8), dataOffset: dataOffset, flags: TCPFlags(rawValue: reader.u8(at: 13)),
+            acknowledgmentNumber: reader.u32(at: 8), dataOffset: dataOffset,
+            flags: TCPFlags(rawValue: reader.u8(at: 13)),
             window: reader.u16(at: 14), checksum: reader.u16(at: 16), urgentPointer: reader.u16(at: 18),
             options: Array(reader.slice(TCPHeader.minimumSize, headerLength)),
             payload: Array(reader.slice(from: headerLength)), checksumValid: valid)
@@ -514,6 +533,8 @@ struct ByteReader {
     func mac(at offset: Int) -> MACAddress {
         MACAddress(rawValue: UInt64(u32(at: offset)) << 16 | UInt64(u16(at: offset + 4)))
     }
-    func slice(_ from: Int, _ to: Int) -> ArraySlice<UInt8> { bytes[(bytes.startIndex + from)..<(bytes.startIndex + to)] }
+    func slice(_ from: Int, _ to: Int) -> ArraySlice<UInt8> {
+        bytes[(bytes.startIndex + from)..<(bytes.startIndex + to)]
+    }
     func slice(from: Int) -> ArraySlice<UInt8> { bytes[(bytes.startIndex + min(from, bytes.count))...] }
 }

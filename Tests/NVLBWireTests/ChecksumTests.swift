@@ -59,7 +59,8 @@ import Testing
                 b.withUnsafeBytes { y in
                     let sum = Checksum.partialSum(x.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: x.count)
                     return Checksum.finish(
-                        Checksum.partialSum(y.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: y.count, initial: sum))
+                        Checksum.partialSum(
+                            y.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: y.count, initial: sum))
                 }
             }
             #expect(split == referenceChecksum(whole))
@@ -72,7 +73,8 @@ import Testing
         let segment = hex("c0 00 00 50 01 02 03 04 00 00 00 00 50 02 ff ff 00 00 00 00")
         let pseudo = hex("cb 00 71 07  0a 01 06 15  00 06  00 14")
         let viaHelper = segment.withUnsafeBytes {
-            Checksum.transport($0.baseAddress!, count: $0.count, source: source, destination: destination, protocolNumber: 6)
+            Checksum.transport(
+                $0.baseAddress!, count: $0.count, source: source, destination: destination, protocolNumber: 6)
         }
         #expect(viaHelper == referenceChecksum(pseudo + segment))
         #expect(viaHelper == 0x9F6E)  // computed independently

@@ -99,7 +99,9 @@ import Testing
                 } else {
                     #expect(checksum != 0)
                     #expect(
-                        checksum == udp.computeChecksum(source: newSource, destination: IPv4Address(rawValue: newAddress), length: length))
+                        checksum
+                            == udp.computeChecksum(
+                                source: newSource, destination: IPv4Address(rawValue: newAddress), length: length))
                 }
             }
         }
