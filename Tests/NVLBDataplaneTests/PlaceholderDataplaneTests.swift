@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct PlaceholderDataplaneTests {
-    @Test func moduleBuilds() { #expect(Bool(true)) }
-}
