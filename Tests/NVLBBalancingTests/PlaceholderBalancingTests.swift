@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct PlaceholderBalancingTests {
-    @Test func moduleBuilds() { #expect(Bool(true)) }
-}
