@@ -1,3 +1,6 @@
+import NVLBWire
+import NVLBPolicy
+import NVLBBalancing
 /// What the first stage of the pipeline learned about a frame: enough to pick its
 /// flow-table bucket (so a batch can prefetch before the second stage) and to
 /// finish without parsing again.

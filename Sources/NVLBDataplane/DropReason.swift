@@ -1,3 +1,6 @@
+import NVLBWire
+import NVLBPolicy
+import NVLBBalancing
 /// Why a frame was dropped (SPEC §3.6). The `name` of each case is stable: it is the
 /// stats JSON key and the metric label.
 @frozen

@@ -1,3 +1,6 @@
+import NVLBWire
+import NVLBPolicy
+import NVLBBalancing
 /// One connection in a worker's flow table: 48 bytes, stored in a 64-byte slot.
 ///
 /// The entry answers both directions. A request (client → VIP) matches on

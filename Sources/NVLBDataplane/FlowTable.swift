@@ -1,3 +1,6 @@
+import NVLBWire
+import NVLBPolicy
+import NVLBBalancing
 import CNVLBShims
 
 /// A worker's flow table (SPEC §5): open addressing with linear probing over

@@ -1,1 +1,4 @@
+import NVLBWire
+import NVLBPolicy
+import NVLBBalancing
 // Module NVLBDataplane: see DESIGN.md for its role.

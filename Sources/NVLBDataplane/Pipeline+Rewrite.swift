@@ -1,3 +1,5 @@
+import NVLBPolicy
+import NVLBBalancing
 import NVLBWire
 
 /// In-place header rewriting shared by every NAT path: address/port changes with

@@ -1,3 +1,6 @@
+import NVLBWire
+import NVLBPolicy
+import NVLBBalancing
 /// Where an emitted frame leaves nvlb.
 @frozen
 public enum Port: UInt8, Sendable, Equatable {

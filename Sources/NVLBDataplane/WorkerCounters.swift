@@ -1,3 +1,5 @@
+import NVLBWire
+import NVLBBalancing
 import NVLBPolicy
 
 /// A worker's counters: plain integers written only by the worker. Readers on
@@ -6,7 +8,7 @@ import NVLBPolicy
 public struct WorkerCounters: ~Copyable {
     @usableFromInline enum Slot: Int {
         case packetsIn, packetsOut, answered, dropped, flowsCreated, handoffs
-        static let firstDrop = 6
+        @usableFromInline static let firstDrop = 6
     }
     @usableFromInline static let fixedCount = Slot.firstDrop + DropReason.count
 

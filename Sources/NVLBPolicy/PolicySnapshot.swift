@@ -163,7 +163,7 @@ public final class PolicySnapshot: Sendable {
                         loadBalancer: Int32(l), maglevOffset: Int32(maglevOffset), idleTimeout: rule.idleTimeout,
                         backendPort: rule.backendPort, frontendPort: rule.frontendPort,
                         protocolNumber: rule.protocolNumber.rawValue,
-                        distribution: FlowDistribution(rule.loadDistribution)))
+                        distributionRawValue: FlowDistribution(rule.loadDistribution).rawValue))
                 for frontend in lb.frontends {
                     let vsid = UInt64(frontend.vsid ?? 0)
                     let listener = Int32(listenerList.count)
@@ -337,7 +337,12 @@ public struct CompiledRule: Sendable, BitwiseCopyable {
     public var backendPort: UInt16
     public var frontendPort: UInt16
     public var protocolNumber: UInt8
-    public var distribution: FlowDistribution
+    /// `FlowDistribution` raw value (stored raw to keep the struct bitwise-copyable).
+    public var distributionRawValue: UInt8
+
+    /// How this rule hashes new flows.
+    @inlinable
+    public var distribution: FlowDistribution { FlowDistribution(rawValue: distributionRawValue) ?? .fiveTuple }
 }
 
 /// One (frontend, rule) pair: what a packet to VIP:port reaches.
