@@ -197,7 +197,9 @@ struct YAMLReader {
         case .scalar(let scalar):
             if isNull(node) { return "null" }
             let text = scalar.string
-            return "'" + (text.count > 40 ? text.prefix(40) + "…" : text) + "'"
+            let quoted = "'" + (text.count > 40 ? text.prefix(40) + "…" : text) + "'"
+            let isQuoted = scalar.style == .singleQuoted || scalar.style == .doubleQuoted
+            return isQuoted ? "the quoted string \(quoted)" : quoted
         case .mapping: return "a mapping"
         case .sequence: return "a list"
         case .alias: return "an alias"
