@@ -92,6 +92,8 @@ struct ConfigurationValidator {
         }
         /// Name → index in `raw.routingDomains` (the first domain of that name).
         var byName: [String: Int] = [:]
+        /// Names of more than one domain (reported): load balancers naming them are not checked further.
+        var ambiguousNames: Set<String> = []
         /// VSID → index of the domain that lists it (the first one).
         var owner: [Int: Int] = [:]
         /// Per domain index: CA → its lookup record.
@@ -109,6 +111,7 @@ struct ConfigurationValidator {
             if let name = domain.name, checkName(name) {
                 if let first = namePaths[name.value] {
                     report("duplicate routing domain name \(name.value) (also \(first))", name)
+                    index.ambiguousNames.insert(name.value)
                 } else {
                     namePaths[name.value] = domain.name?.path
                     index.byName[name.value] = domainIndex
@@ -201,7 +204,7 @@ struct ConfigurationValidator {
                 }
             }
             var domain: Int?
-            if let routingDomain = balancer.routingDomain {
+            if let routingDomain = balancer.routingDomain, !domains.ambiguousNames.contains(routingDomain.value) {
                 domain = domains.byName[routingDomain.value]
                 if domain == nil {
                     report("no routing domain named \(routingDomain.value)", routingDomain)
