@@ -99,6 +99,8 @@ struct ConfigurationValidator {
         /// Per domain index: CA → its lookup record.
         var records: [Int: [IPv4Address: Record]] = [:]
         var names: [Int: String] = [:]
+        /// Domains whose `subnets` could not be read (reported): membership is not checked against them.
+        var unreadableSubnets: Set<Int> = []
     }
 
     private func validateRoutingDomains() -> DomainIndex {
@@ -120,6 +122,7 @@ struct ConfigurationValidator {
             checkUnicast(domain.gatewayMAC)
 
             var ownSubnets: Set<Int> = []
+            if domain.subnets == nil { index.unreadableSubnets.insert(domainIndex) }
             if let subnets = domain.subnets {
                 if subnets.value.isEmpty {
                     report("a routing domain needs at least one subnet (VSID)", subnets)
@@ -148,7 +151,7 @@ struct ConfigurationValidator {
                     report("PA \(pa.value) is nvlb's own address (underlay.address)", pa)
                 }
                 guard let vsid = record.vsid, checkVSID(vsid) else { continue }
-                if !ownSubnets.contains(vsid.value) {
+                if !ownSubnets.contains(vsid.value), domain.subnets != nil {
                     report("VSID \(vsid.value) is not a subnet of routing domain \(domainName)", vsid)
                 }
                 guard let ca = record.ca else { continue }
@@ -353,6 +356,7 @@ struct ConfigurationValidator {
     private func checkSubnet(_ vsid: Located<Int>, domain: Int, domains: DomainIndex) -> Bool {
         let owner = domains.owner[vsid.value]
         if owner == domain { return true }
+        if owner == nil && domains.unreadableSubnets.contains(domain) { return false }
         let name = domains.names[domain] ?? ""
         if let owner {
             report(

@@ -121,7 +121,8 @@ struct YAMLReader {
     }
 
     /// A list whose elements are read by `element` (called with the element node and its path);
-    /// elements that fail to read are left out, their problems reported.
+    /// elements that fail to read are left out, their problems reported. `nil` when no element
+    /// of a non-empty list could be read, so that the list does not also count as empty.
     func list<Element>(
         _ node: Node, path: String, element: (Node, String) -> Element?
     ) -> Located<[Element]>? {
@@ -129,6 +130,7 @@ struct YAMLReader {
         let elements = nodes.value.enumerated().compactMap { index, node in
             element(node, ConfigPath.index(index, in: path))
         }
+        if elements.isEmpty && !nodes.value.isEmpty { return nil }
         return Located(value: elements, position: nodes.position, path: path)
     }
 
