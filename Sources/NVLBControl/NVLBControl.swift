@@ -1,1 +1,0 @@
-// Module NVLBControl: see DESIGN.md for its role.

@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+import NVLBControl
+
+/// `nvlb check --config FILE`: validates a configuration and prints its summary.
+///
+/// Exit status (SPEC §8): 0 valid (summary on stdout); 2 invalid configuration (every
+/// diagnostic on stderr, one per line, `FILE:LINE:COLUMN: key.path: message`) or misuse.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate a configuration file and print a summary of its tenants, VIPs, rules and DIPs.",
+        discussion: """
+            Every problem of the file is reported at once on standard error, one per line, as
+            FILE:LINE:COLUMN: key.path: message. Exit status: 0 valid, 2 invalid configuration or usage.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("The YAML configuration file (SPEC §7).", valueName: "FILE"))
+    var config: String
+
+    func run() throws {
+        do {
+            let policy = try ConfigurationLoader.load(path: config)
+            print(ConfigurationSummary.render(policy), terminator: "")
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(2)
+        }
+    }
+}

@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct PlaceholderControlTests {
-    @Test func moduleBuilds() { #expect(Bool(true)) }
-}
