@@ -6,7 +6,9 @@ func dipIdentity(vsid: UInt32, ca: UInt32) -> UInt64 { UInt64(vsid) << 32 | UInt
 
 /// `count` DIPs in VSID 5001, CAs from 10.2.0.1 upwards.
 func dips(_ count: Int, weight: (Int) -> UInt32 = { _ in 1 }) -> [MaglevBackend] {
-    (0..<count).map { MaglevBackend(identity: dipIdentity(vsid: 5001, ca: 0x0A02_0001 + UInt32($0)), weight: weight($0)) }
+    (0..<count).map {
+        MaglevBackend(identity: dipIdentity(vsid: 5001, ca: 0x0A02_0001 + UInt32($0)), weight: weight($0))
+    }
 }
 
 /// Slots owned per backend index.
