@@ -19,12 +19,7 @@ struct CheckCommand: ParsableCommand {
     var config: String
 
     func run() throws {
-        do {
-            let policy = try ConfigurationLoader.load(path: config)
-            print(ConfigurationSummary.render(policy), terminator: "")
-        } catch {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode(2)
-        }
+        let policy = try loadConfiguration(config)
+        print(ConfigurationSummary.render(policy), terminator: "")
     }
 }

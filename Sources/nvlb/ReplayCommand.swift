@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import NVLBPolicy
+import NVLBRuntime
+
+/// `nvlb replay`: the data plane over a capture (SPEC §8).
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Run the data plane over a capture: every frame of IN is processed as if received; every frame nvlb would send is written to OUT.",
+        discussion: """
+            IN and OUT are pcap files with Ethernet link type. Per-flow order is kept. The flow
+            clock follows the capture's timestamps, so timeouts behave as they would have live.
+            --stats writes the statistics JSON of SPEC §8 (every drop reason, zeros included).
+            """)
+
+    @Option(help: ArgumentHelp("The YAML configuration file.", valueName: "FILE"))
+    var config: String
+
+    @Option(help: ArgumentHelp("The capture to process (pcap, Ethernet).", valueName: "IN.pcap"))
+    var input: String
+
+    @Option(help: ArgumentHelp("Where to write the frames nvlb sends (pcap, Ethernet).", valueName: "OUT.pcap"))
+    var output: String
+
+    @Option(help: ArgumentHelp("Worker count (default: the configuration's balancer.workers).", valueName: "N"))
+    var workers: Int?
+
+    @Option(help: ArgumentHelp("Write the statistics JSON to this file.", valueName: "FILE"))
+    var stats: String?
+
+    func validate() throws {
+        if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
+    }
+
+    func run() throws {
+        let configuration = try loadConfiguration(config)
+        let snapshot = PolicySnapshot(configuration: configuration)
+        let statistics = try failing("replay") {
+            try Replay.run(snapshot: snapshot, input: input, output: output)
+        }
+        if let stats {
+            try failing("writing \(stats)") { try statistics.json().write(toFile: stats, atomically: true, encoding: .utf8) }
+        }
+        print(ReplaySummary.render(statistics))
+    }
+}
