@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // MARK: C libraries and shims
@@ -59,6 +60,14 @@ let package = Package(
                 "NVLBControl", "NVLBRuntime", "NVLBIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        // Lab tool: a user-space Hyper-V host (NVGRE endpoint) for end-to-end tests.
+        .executableTarget(
+            name: "nvlb-hvhost",
+            dependencies: [
+                "NVLBWire", "NVLBIO", "NVLBControl", "NVLBBalancing", "CNVLBShims",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // MARK: Tests
@@ -78,5 +87,6 @@ let package = Package(
             ]),
         .testTarget(name: "NVLBRuntimeTests", dependencies: ["NVLBRuntime", "NVLBControl", "NVLBTestSupport"]),
         .testTarget(name: "NVLBCLITests", dependencies: ["NVLBIO", "NVLBWire", "NVLBTestSupport"]),
+        .testTarget(name: "NVLBLabTests", dependencies: ["NVLBWire", "NVLBTestSupport"]),
     ]
 )
