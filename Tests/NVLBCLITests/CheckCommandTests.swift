@@ -63,7 +63,9 @@ struct CheckCommandTests {
         let result = try runNVLB(["check", "--config", "Config/example.yaml"])
         #expect(result.status == 0)
         #expect(result.standardError == "")
-        #expect(result.standardOutput.hasPrefix("configuration valid: 2 routing domains, 3 load balancers, 4 rules, 6 backends\n"))
+        #expect(
+            result.standardOutput.hasPrefix(
+                "configuration valid: 2 routing domains, 3 load balancers, 4 rules, 6 backends\n"))
         #expect(result.standardOutput.contains("    backends:  5001/10.1.6.20 weight 1, 5001/10.1.6.21 weight 2\n"))
     }
 
@@ -78,13 +80,13 @@ struct CheckCommandTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("bad.yaml")
         try """
-            underlay: { address: 192.168.6.2, mac: 02:4c:42:00:06:02, mtu: 10 }
-            routing_domains:
-              - { name: blue, gateway_mac: 02:4c:42:00:b1:00, subnets: [5001] }
-            load_balancers:
-              - { name: web, routing_domain: green, frontends: [], rules: [], backends: [], colour: red }
+        underlay: { address: 192.168.6.2, mac: 02:4c:42:00:06:02, mtu: 10 }
+        routing_domains:
+          - { name: blue, gateway_mac: 02:4c:42:00:b1:00, subnets: [5001] }
+        load_balancers:
+          - { name: web, routing_domain: green, frontends: [], rules: [], backends: [], colour: red }
 
-            """.write(to: file, atomically: true, encoding: .utf8)
+        """.write(to: file, atomically: true, encoding: .utf8)
         let result = try runNVLB(["check", "--config", file.path])
         #expect(result.status == 2)
         #expect(result.standardOutput == "")

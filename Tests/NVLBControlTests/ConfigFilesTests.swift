@@ -24,13 +24,17 @@ struct ConfigFilesTests {
         #expect(policy.underlay.mtu == 1500 && policy.underlay.ttl == 64 && policy.underlay.flowID == .hash)
         #expect(
             policy.external
-                == .init(interface: "ext0", mac: MACAddress("02:4c:42:00:00:01")!, gatewayMAC: MACAddress("02:00:00:00:00:fe")!))
+                == .init(
+                    interface: "ext0", mac: MACAddress("02:4c:42:00:00:01")!,
+                    gatewayMAC: MACAddress("02:00:00:00:00:fe")!))
         #expect(policy.routingDomains.map(\.name) == ["blue", "red"])
         #expect(policy.routingDomains.map(\.subnets) == [[5001, 5002], [6001]])
         #expect(policy.routingDomains.map(\.lookupRecords.count) == [3, 2])
         #expect(
             policy.routingDomains[1].lookupRecords[0]
-                == .init(vsid: 6001, ca: IPv4Address(10, 1, 6, 21), pa: IPv4Address(192, 168, 6, 5), mac: MACAddress("00:15:5d:02:06:21")!))
+                == .init(
+                    vsid: 6001, ca: IPv4Address(10, 1, 6, 21), pa: IPv4Address(192, 168, 6, 5),
+                    mac: MACAddress("00:15:5d:02:06:21")!))
         #expect(policy.loadBalancers.map(\.name) == ["blue-web", "blue-app", "red-web"])
 
         let web = policy.loadBalancers[0]
@@ -38,10 +42,18 @@ struct ConfigFilesTests {
         #expect(web.frontends == [.init(vsid: nil, vip: IPv4Address(131, 107, 10, 10))])
         #expect(
             web.rules == [
-                .init(protocolNumber: .tcp, frontendPort: 80, backendPort: 80, idleTimeout: 240, loadDistribution: .fiveTuple),
-                .init(protocolNumber: .udp, frontendPort: 53, backendPort: 5353, idleTimeout: 30, loadDistribution: .fiveTuple),
+                .init(
+                    protocolNumber: .tcp, frontendPort: 80, backendPort: 80, idleTimeout: 240,
+                    loadDistribution: .fiveTuple),
+                .init(
+                    protocolNumber: .udp, frontendPort: 53, backendPort: 5353, idleTimeout: 30,
+                    loadDistribution: .fiveTuple),
             ])
-        #expect(web.backends == [.init(vsid: 5001, ca: IPv4Address(10, 1, 6, 20), weight: 1), .init(vsid: 5001, ca: IPv4Address(10, 1, 6, 21), weight: 2)])
+        #expect(
+            web.backends == [
+                .init(vsid: 5001, ca: IPv4Address(10, 1, 6, 20), weight: 1),
+                .init(vsid: 5001, ca: IPv4Address(10, 1, 6, 21), weight: 2),
+            ])
 
         let app = policy.loadBalancers[1]
         #expect(app.frontends == [.init(vsid: 5002, vip: IPv4Address(10, 1, 5, 100))])
