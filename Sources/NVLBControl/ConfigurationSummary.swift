@@ -64,7 +64,8 @@ public enum ConfigurationSummary {
                 "\(frontend.vip) (\(frontend.vsid.map { "VSID \($0)" } ?? "external"))"
             }
             lines.append(
-                "    frontends: " + (frontends + [more(balancer.frontends.count, limit, "frontend")].compactMap { $0 })
+                "    frontends: "
+                    + (frontends + [more(balancer.frontends.count, limit, "frontend")].compactMap { $0 })
                     .joined(separator: ", "))
             for (index, rule) in balancer.rules.prefix(limit).enumerated() {
                 lines.append(
@@ -75,7 +76,8 @@ public enum ConfigurationSummary {
             if let more = more(balancer.rules.count, limit, "rule") { lines.append("               " + more) }
             let backends = balancer.backends.prefix(limit).map { "\($0.vsid)/\($0.ca) weight \($0.weight)" }
             lines.append(
-                "    backends:  " + (backends + [more(balancer.backends.count, limit, "backend")].compactMap { $0 })
+                "    backends:  "
+                    + (backends + [more(balancer.backends.count, limit, "backend")].compactMap { $0 })
                     .joined(separator: ", "))
         }
         if let more = more(balancers.count, limit, "load balancer") { lines.append("  " + more) }

@@ -379,7 +379,9 @@ struct ConfigurationValidator {
             return false
         }
         let allowed = name.value.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-_.".unicodeScalars.contains(scalar))
+            scalar.isASCII
+                && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                    || "-_.".unicodeScalars.contains(scalar))
         }
         if !allowed {
             report("may contain only letters, digits, '-', '_' and '.', found '\(name.value)'", name)

@@ -56,7 +56,9 @@ struct RawBalancer {
     }
 
     /// `auto` or an integer.
-    private static func readWorkers(_ reader: YAMLReader) -> (Node, String) -> Located<PolicyConfiguration.Balancer.Workers>? {
+    private static func readWorkers(_ reader: YAMLReader) -> (Node, String) -> Located<
+        PolicyConfiguration.Balancer.Workers
+    >? {
         { node, path in
             let position = SourcePosition(node.mark)
             if case .scalar(let scalar) = node {

@@ -75,10 +75,15 @@ struct StructureTests {
 
     @Test func unknownWords() {
         #expect(
-            problems(base(replacing: ("{ protocol: tcp, frontend_port: 80 }", "{ protocol: icmp, frontend_port: 80, load_distribution: round_robin }"))) == [
-                "t.yaml:18:26: load_balancers[0].rules[0].protocol: expected one of tcp, udp; found 'icmp'",
-                "t.yaml:18:70: load_balancers[0].rules[0].load_distribution: expected one of five_tuple, source_ip, source_ip_protocol; found 'round_robin'",
-            ])
+            problems(
+                base(
+                    replacing: (
+                        "{ protocol: tcp, frontend_port: 80 }",
+                        "{ protocol: icmp, frontend_port: 80, load_distribution: round_robin }"
+                    ))) == [
+                    "t.yaml:18:26: load_balancers[0].rules[0].protocol: expected one of tcp, udp; found 'icmp'",
+                    "t.yaml:18:70: load_balancers[0].rules[0].load_distribution: expected one of five_tuple, source_ip, source_ip_protocol; found 'round_robin'",
+                ])
         #expect(
             problems(base(replacing: ("  mac: 02:4c:42:00:06:02", "  mac: 02:4c:42:00:06:02\n  flow_id: random"))) == [
                 "t.yaml:4:12: underlay.flow_id: expected one of hash, zero; found 'random'"
@@ -87,14 +92,16 @@ struct StructureTests {
 
     @Test func listElementThatIsNotAMapping() {
         #expect(
-            problems(base(replacing: ("backends: [ { vsid: 5001, ca: 10.1.6.20 } ]", "backends: [ 5001/10.1.6.20 ]"))) == [
-                "t.yaml:19:17: load_balancers[0].backends[0]: expected a mapping, found '5001/10.1.6.20'"
-            ])
+            problems(base(replacing: ("backends: [ { vsid: 5001, ca: 10.1.6.20 } ]", "backends: [ 5001/10.1.6.20 ]")))
+                == [
+                    "t.yaml:19:17: load_balancers[0].backends[0]: expected a mapping, found '5001/10.1.6.20'"
+                ])
     }
 
     @Test func severalErrorsAreAllReportedInFileOrder() {
         let yaml = base(
-            replacing: ("address: 192.168.6.2", "adress: 192.168.6.2"), ("subnets: [5001, 5002]", "subnets: [5001, 5002, 1]"),
+            replacing: ("address: 192.168.6.2", "adress: 192.168.6.2"),
+            ("subnets: [5001, 5002]", "subnets: [5001, 5002, 1]"),
             ("routing_domain: blue", "routing_domain: bleu"), ("ca: 10.1.6.20 } ]", "ca: 10.1.6.20, weight: -1 } ]"),
             appending: "balancer: { maglev_table_size: 100 }\n")
         #expect(
@@ -113,12 +120,17 @@ struct StructureTests {
             problems(base(replacing: ("subnets: [5001, 5002]", "subnets: [5001, 5002"))) == [
                 "t.yaml:11:19: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at 10:14)"
             ])
-        #expect(problems("underlay:\n  address: 1\n   mac: 2\n") == ["t.yaml:3:7: invalid YAML: mapping values are not allowed in this context"])
+        #expect(
+            problems("underlay:\n  address: 1\n   mac: 2\n") == [
+                "t.yaml:3:7: invalid YAML: mapping values are not allowed in this context"
+            ])
     }
 
     @Test func duplicateKeyIsAYAMLError() {
         #expect(
-            problems(base(appending: "underlay: {}\n")) == ["t.yaml:1:1: invalid YAML: duplicate key 'underlay' in one mapping"])
+            problems(base(appending: "underlay: {}\n")) == [
+                "t.yaml:1:1: invalid YAML: duplicate key 'underlay' in one mapping"
+            ])
     }
 
     @Test func emptyFileAndNonMappingRoot() {
@@ -147,15 +159,19 @@ struct StructureTests {
         let directory = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("bad.yaml")
-        try "underlay: { address: 192.168.6.2, mac: 02:4c:42:00:06:02, mtu: 1 }\nrouting_domains: []\nload_balancers: []\n"
+        try
+            "underlay: { address: 192.168.6.2, mac: 02:4c:42:00:06:02, mtu: 1 }\nrouting_domains: []\nload_balancers: []\n"
             .write(to: file, atomically: true, encoding: .utf8)
         do {
             _ = try ConfigurationLoader.load(path: file.path)
             Issue.record("expected an error")
         } catch {
-            #expect(error.diagnostics == [
-                ConfigurationDiagnostic(file: file.path, line: 1, column: 64, path: "underlay.mtu", message: "must be between 576 and 9216, found 1")
-            ])
+            #expect(
+                error.diagnostics == [
+                    ConfigurationDiagnostic(
+                        file: file.path, line: 1, column: 64, path: "underlay.mtu",
+                        message: "must be between 576 and 9216, found 1")
+                ])
         }
     }
 }

@@ -39,7 +39,9 @@ struct ValidationRuleTests {
     @Test func maglevTableSizeMustHold100SlotsPerBackend() {
         // 2 backends need 200 slots; 199 is prime but too small.
         let yaml = base(
-            replacing: ("{ vsid: 5001, ca: 10.1.6.20 } ]", "{ vsid: 5001, ca: 10.1.6.20 }, { vsid: 5002, ca: 10.1.5.20 } ]"),
+            replacing: (
+                "{ vsid: 5001, ca: 10.1.6.20 } ]", "{ vsid: 5001, ca: 10.1.6.20 }, { vsid: 5002, ca: 10.1.5.20 } ]"
+            ),
             appending: "balancer: { maglev_table_size: 199 }\n")
         #expect(
             problems(yaml) == [
@@ -53,7 +55,8 @@ struct ValidationRuleTests {
         var backends = ""
         for index in 0..<656 {
             let ca = "10.2.\(index / 256).\(index % 256)"
-            records += "      - { vsid: 5001, ca: \(ca), pa: 192.168.6.3, mac: 00:15:5d:02:\(String(format: "%02x", index / 256)):\(String(format: "%02x", index % 256)) }\n"
+            records +=
+                "      - { vsid: 5001, ca: \(ca), pa: 192.168.6.3, mac: 00:15:5d:02:\(String(format: "%02x", index / 256)):\(String(format: "%02x", index % 256)) }\n"
             backends += "      - { vsid: 5001, ca: \(ca) }\n"
         }
         let yaml = base(
@@ -149,10 +152,12 @@ struct ValidationRuleTests {
 
     @Test func routingDomainNameMustNotBeEmpty() {
         #expect(
-            problems(base(replacing: ("  - name: blue", "  - name: ''"), ("routing_domain: blue", "routing_domain: ''"))) == [
-                "t.yaml:8:11: routing_domains[0].name: must not be empty",
-                "t.yaml:16:21: load_balancers[0].routing_domain: no routing domain named ",
-            ])
+            problems(
+                base(replacing: ("  - name: blue", "  - name: ''"), ("routing_domain: blue", "routing_domain: ''")))
+                == [
+                    "t.yaml:8:11: routing_domains[0].name: must not be empty",
+                    "t.yaml:16:21: load_balancers[0].routing_domain: no routing domain named ",
+                ])
     }
 
     @Test func namesUseASafeCharacterSet() {
@@ -163,7 +168,11 @@ struct ValidationRuleTests {
     }
 
     @Test func routingDomainNamesAreUnique() {
-        let yaml = base(replacing: ("routing_domains:\n", "routing_domains:\n  - { name: blue, gateway_mac: 02:4c:42:00:e1:00, subnets: [6001] }\n"))
+        let yaml = base(
+            replacing: (
+                "routing_domains:\n",
+                "routing_domains:\n  - { name: blue, gateway_mac: 02:4c:42:00:e1:00, subnets: [6001] }\n"
+            ))
         #expect(
             problems(yaml) == [
                 "t.yaml:9:11: routing_domains[1].name: duplicate routing domain name blue (also routing_domains[0].name)"
@@ -196,7 +205,11 @@ struct ValidationRuleTests {
     }
 
     @Test func subnetBelongsToOnlyOneRoutingDomain() {
-        let yaml = base(replacing: ("routing_domains:\n", "routing_domains:\n  - { name: red, gateway_mac: 02:4c:42:00:e1:00, subnets: [6001, 5002] }\n"))
+        let yaml = base(
+            replacing: (
+                "routing_domains:\n",
+                "routing_domains:\n  - { name: red, gateway_mac: 02:4c:42:00:e1:00, subnets: [6001, 5002] }\n"
+            ))
         #expect(
             problems(yaml) == [
                 "t.yaml:11:21: routing_domains[1].subnets[1]: VSID 5002 already belongs to routing domain red (routing_domains[0].subnets[1])",
@@ -226,9 +239,11 @@ struct ValidationRuleTests {
     }
 
     @Test func caMayRepeatInAnotherRoutingDomain() throws {
-        let yaml = base(replacing: (
-            "routing_domains:\n",
-            "routing_domains:\n  - { name: red, gateway_mac: 02:4c:42:00:e1:00, subnets: [6001], lookup_records: [ { vsid: 6001, ca: 10.1.6.20, pa: 192.168.6.5, mac: 00:15:5d:02:06:20 } ] }\n"))
+        let yaml = base(
+            replacing: (
+                "routing_domains:\n",
+                "routing_domains:\n  - { name: red, gateway_mac: 02:4c:42:00:e1:00, subnets: [6001], lookup_records: [ { vsid: 6001, ca: 10.1.6.20, pa: 192.168.6.5, mac: 00:15:5d:02:06:20 } ] }\n"
+            ))
         let policy = try configuration(yaml)
         #expect(policy.routingDomains.map(\.lookupRecords.count) == [1, 2])
     }
@@ -243,14 +258,15 @@ struct ValidationRuleTests {
     // MARK: load balancers
 
     @Test func loadBalancerNamesAreUnique() {
-        let yaml = base(appending: """
-              - name: web
-                routing_domain: blue
-                frontends: [ { vip: 131.107.10.11 } ]
-                rules: [ { protocol: tcp, frontend_port: 80 } ]
-                backends: [ { vsid: 5001, ca: 10.1.6.20 } ]
+        let yaml = base(
+            appending: """
+                  - name: web
+                    routing_domain: blue
+                    frontends: [ { vip: 131.107.10.11 } ]
+                    rules: [ { protocol: tcp, frontend_port: 80 } ]
+                    backends: [ { vsid: 5001, ca: 10.1.6.20 } ]
 
-            """)
+                """)
         #expect(
             problems(yaml) == [
                 "t.yaml:20:11: load_balancers[1].name: duplicate load balancer name web (also load_balancers[0].name)"
@@ -294,7 +310,10 @@ struct ValidationRuleTests {
 
     @Test func frontendVSIDMustBelongToTheLoadBalancersRoutingDomain() {
         let yaml = base(
-            replacing: ("routing_domains:\n", "routing_domains:\n  - { name: red, gateway_mac: 02:4c:42:00:e1:00, subnets: [6001] }\n"),
+            replacing: (
+                "routing_domains:\n",
+                "routing_domains:\n  - { name: red, gateway_mac: 02:4c:42:00:e1:00, subnets: [6001] }\n"
+            ),
             ("{ vip: 131.107.10.10 }", "{ vsid: 6001, vip: 10.1.5.100 }"))
         #expect(
             problems(yaml) == [
@@ -325,20 +344,22 @@ struct ValidationRuleTests {
 
     @Test func frontendsOfALoadBalancerAreDistinct() {
         #expect(
-            problems(base(replacing: ("{ vip: 131.107.10.10 } ]", "{ vip: 131.107.10.10 }, { vip: 131.107.10.10 } ]"))) == [
-                "t.yaml:17:42: load_balancers[0].frontends[1]: duplicate frontend (also load_balancers[0].frontends[0])"
-            ])
+            problems(base(replacing: ("{ vip: 131.107.10.10 } ]", "{ vip: 131.107.10.10 }, { vip: 131.107.10.10 } ]")))
+                == [
+                    "t.yaml:17:42: load_balancers[0].frontends[1]: duplicate frontend (also load_balancers[0].frontends[0])"
+                ])
     }
 
     @Test func rulesClaimEachVIPProtocolAndPortOnce() {
-        let yaml = base(appending: """
-              - name: other
-                routing_domain: blue
-                frontends: [ { vip: 131.107.10.10 } ]
-                rules: [ { protocol: udp, frontend_port: 80 }, { protocol: tcp, frontend_port: 80, backend_port: 81 } ]
-                backends: [ { vsid: 5002, ca: 10.1.5.20 } ]
+        let yaml = base(
+            appending: """
+                  - name: other
+                    routing_domain: blue
+                    frontends: [ { vip: 131.107.10.10 } ]
+                    rules: [ { protocol: udp, frontend_port: 80 }, { protocol: tcp, frontend_port: 80, backend_port: 81 } ]
+                    backends: [ { vsid: 5002, ca: 10.1.5.20 } ]
 
-            """)
+                """)
         #expect(
             problems(yaml) == [
                 "t.yaml:23:52: load_balancers[1].rules[1]: tcp port 80 of VIP 131.107.10.10 (external) is already claimed by load balancer web (load_balancers[0].rules[0])"
@@ -348,7 +369,9 @@ struct ValidationRuleTests {
     @Test func internalClaimsAreKeyedByVSID() {
         // The same CA VIP and port in two VSIDs is fine; twice in one VSID is not.
         let yaml = base(
-            replacing: ("{ vip: 131.107.10.10 } ]", "{ vsid: 5001, vip: 10.1.5.100 }, { vsid: 5002, vip: 10.1.5.100 } ]"),
+            replacing: (
+                "{ vip: 131.107.10.10 } ]", "{ vsid: 5001, vip: 10.1.5.100 }, { vsid: 5002, vip: 10.1.5.100 } ]"
+            ),
             appending: """
                   - name: other
                     routing_domain: blue
@@ -394,7 +417,10 @@ struct ValidationRuleTests {
 
     @Test func backendVSIDMustBelongToTheRoutingDomain() {
         let yaml = base(
-            replacing: ("routing_domains:\n", "routing_domains:\n  - { name: red, gateway_mac: 02:4c:42:00:e1:00, subnets: [6001], lookup_records: [ { vsid: 6001, ca: 10.1.6.30, pa: 192.168.6.5, mac: 00:15:5d:02:06:30 } ] }\n"),
+            replacing: (
+                "routing_domains:\n",
+                "routing_domains:\n  - { name: red, gateway_mac: 02:4c:42:00:e1:00, subnets: [6001], lookup_records: [ { vsid: 6001, ca: 10.1.6.30, pa: 192.168.6.5, mac: 00:15:5d:02:06:30 } ] }\n"
+            ),
             ("{ vsid: 5001, ca: 10.1.6.20 } ]", "{ vsid: 6001, ca: 10.1.6.30 } ]"))
         #expect(
             problems(yaml) == [
@@ -404,8 +430,10 @@ struct ValidationRuleTests {
 
     @Test func backendsOfALoadBalancerAreDistinct() {
         #expect(
-            problems(base(replacing: ("ca: 10.1.6.20 } ]", "ca: 10.1.6.20 }, { vsid: 5001, ca: 10.1.6.20, weight: 3 } ]"))) == [
-                "t.yaml:19:48: load_balancers[0].backends[1]: duplicate backend VSID 5001 CA 10.1.6.20 (also load_balancers[0].backends[0])"
-            ])
+            problems(
+                base(replacing: ("ca: 10.1.6.20 } ]", "ca: 10.1.6.20 }, { vsid: 5001, ca: 10.1.6.20, weight: 3 } ]")))
+                == [
+                    "t.yaml:19:48: load_balancers[0].backends[1]: duplicate backend VSID 5001 CA 10.1.6.20 (also load_balancers[0].backends[0])"
+                ])
     }
 }
