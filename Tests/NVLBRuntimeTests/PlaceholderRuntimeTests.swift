@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct PlaceholderRuntimeTests {
-    @Test func moduleBuilds() { #expect(Bool(true)) }
-}
