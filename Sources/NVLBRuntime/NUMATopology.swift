@@ -112,7 +112,8 @@ public struct NUMATopology: Sendable, Equatable {
         var capacity = 256
         while true {
             var buffer = [Int32](repeating: 0, count: capacity)
-            let count = Int(buffer.withUnsafeMutableBufferPointer { nvlb_allowed_cpus($0.baseAddress, Int32(capacity)) })
+            let count = Int(
+                buffer.withUnsafeMutableBufferPointer { nvlb_allowed_cpus($0.baseAddress, Int32(capacity)) })
             if count > capacity {
                 capacity = count
                 continue

@@ -23,8 +23,15 @@ import Synchronization
 /// next ``QuiescentState/quiesce(worker:)`` or ``QuiescentState/offline(worker:)``.
 /// Use it through `_withUnsafeGuaranteedRef` (no ARC at all) or ``withCurrent(_:)``;
 /// `takeUnretainedValue()` also works but makes a strong reference, which costs a
-/// retain/release pair (two atomic RMWs on a line every worker shares) unless the
-/// optimizer removes it. Never store the reference beyond the quiescent point.
+/// retain/release pair — two atomic RMWs on the snapshot's refcount, a line every worker
+/// shares — unless the optimizer removes it. Never store the reference beyond the
+/// quiescent point.
+///
+/// Measured (release, `-O -wmo`, this 2-core VM; `current()` + use through a non-inlined
+/// call + `quiesce`, per batch): `_withUnsafeGuaranteedRef` 1.7 ns with one reader and
+/// 3 ns each with two concurrent readers; `takeUnretainedValue()` 6.8 ns with one reader
+/// and 65 ns each with two, the refcount line bouncing between the cores. With the use
+/// inlined, `_withUnsafeGuaranteedRef` + `quiesce` is 0.65 ns.
 ///
 /// **Control plane** (any thread; calls are serialized internally):
 /// ``publish(_:)`` swaps in a new snapshot and queues the old one with a grace-period

@@ -54,7 +54,8 @@ private struct Descriptor: BitwiseCopyable, Equatable {
         var out = [Int](repeating: -1, count: 16)
         let input = Array(0..<16)
         // Move head and tail to the middle so that batches straddle the end of storage.
-        #expect(input.withUnsafeBufferPointer { ring.enqueue(contentsOf: UnsafeBufferPointer(rebasing: $0[0..<5])) } == 5)
+        #expect(
+            input.withUnsafeBufferPointer { ring.enqueue(contentsOf: UnsafeBufferPointer(rebasing: $0[0..<5])) } == 5)
         #expect(out.withUnsafeMutableBufferPointer { ring.dequeue(into: $0, max: 5) } == 5)
         #expect(out[0..<5] == [0, 1, 2, 3, 4])
         // 16 offered, 8 fit (wrapping at slot 8), the rest is refused.
