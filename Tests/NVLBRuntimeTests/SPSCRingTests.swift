@@ -74,9 +74,20 @@ private struct Descriptor: BitwiseCopyable, Equatable {
 
     /// One producer pushes 1,000,000 sequence numbers (in batches of varying size, and
     /// singly), one consumer checks it receives each exactly once, in order.
+    ///
+    /// Like the engine's descriptors, each number also names a slot of a shared payload
+    /// pool that the producer writes before enqueueing and the consumer reads after
+    /// dequeueing. ThreadSanitizer checks these plain accesses against the ring's
+    /// release/acquire edges (in a debug build, the ring's own generic element copies run
+    /// in the uninstrumented standard library, so the pool is what makes a missing edge
+    /// visible to it).
     @Test func twoThreadStressKeepsOrderExactlyOnce() throws {
         let total = 1_000_000
         let ring = SPSCRing<UInt64>(capacity: 1024)
+        // Larger than capacity + the consumer's batch, so a slot is rewritten only after
+        // the consumer has read it and moved its head past it.
+        let pool = Pool(count: 4096)
+        let badPayloads = Box()
         let received = Box()
         let outOfOrder = Box()
         let timedOut = Flag()
@@ -106,6 +117,9 @@ private struct Descriptor: BitwiseCopyable, Equatable {
                 }
                 for value in batch[..<got] {
                     if value != expected { bad += 1 }
+                    if pool.words[Int(value) & (pool.count - 1)] != Pool.payload(value) {
+                        badPayloads.value.add(1, ordering: .relaxed)
+                    }
                     expected = value + 1
                 }
             }
@@ -120,9 +134,13 @@ private struct Descriptor: BitwiseCopyable, Equatable {
                 let size = min(Int(next % 61) + 1, total - Int(next))
                 var pushed = 0
                 if size % 3 == 0 {
+                    pool.words[Int(next) & (pool.count - 1)] = Pool.payload(next)
                     if ring.enqueue(next) { pushed = 1 }
                 } else {
-                    for i in 0..<size { batch[i] = next + UInt64(i) }
+                    for i in 0..<size {
+                        batch[i] = next + UInt64(i)
+                        pool.words[Int(batch[i]) & (pool.count - 1)] = Pool.payload(batch[i])
+                    }
                     pushed = batch.withUnsafeBufferPointer {
                         ring.enqueue(contentsOf: UnsafeBufferPointer(rebasing: $0[0..<size]))
                     }
@@ -139,6 +157,23 @@ private struct Descriptor: BitwiseCopyable, Equatable {
         #expect(!timedOut.isSet)
         #expect(received.value.load(ordering: .relaxed) == total)
         #expect(outOfOrder.value.load(ordering: .relaxed) == 0)
+        #expect(badPayloads.value.load(ordering: .relaxed) == 0)
         #expect(ring.isEmpty)
     }
+}
+
+/// Shared payload words indexed by sequence number (a stand-in for packet buffers).
+private final class Pool: @unchecked Sendable {
+    let count: Int
+    let words: UnsafeMutablePointer<UInt64>
+
+    init(count: Int) {
+        self.count = count
+        words = .allocate(capacity: count)
+        words.initialize(repeating: 0, count: count)
+    }
+
+    deinit { words.deallocate() }
+
+    static func payload(_ sequence: UInt64) -> UInt64 { sequence &* 0x9E37_79B9_7F4A_7C15 | 1 }
 }
