@@ -1,1 +1,0 @@
-// Module NVLBRuntime: see DESIGN.md for its role.
