@@ -87,9 +87,18 @@ extension FlowEntry {
         return state.contains(.established) ? idleTimeout : FlowState.handshakeTimeout
     }
 
-    /// True while the entry has not timed out at `now` (wrap-safe).
+    /// Seconds since the last packet, wrap-safe. Negative when `now` is older than the
+    /// last packet's clock (frames of one flow can be timed by different batches).
     @inlinable
-    public func isLive(now: UInt32) -> Bool { hash != 0 && now &- lastSeen <= timeout }
+    public func age(now: UInt32) -> Int32 { Int32(bitPattern: now &- lastSeen) }
+
+    /// True while the entry has not timed out at `now`.
+    @inlinable
+    public func isLive(now: UInt32) -> Bool { hash != 0 && age(now: now) <= Int32(bitPattern: timeout) }
+
+    /// Records a packet at `now`; the clock never moves backwards.
+    @inlinable
+    public mutating func touch(now: UInt32) { if age(now: now) > 0 { lastSeen = now } }
 
     /// Updates the state for a TCP packet with `flags` (TCP flag byte) seen from the client
     /// or from the DIP.

@@ -142,7 +142,7 @@ public struct FlowTable: ~Copyable {
         value.hash = Self.storedHash(hash)
         var index = Int(hash) & mask
         var victim = -1
-        var victimAge: UInt32 = 0
+        var victimAge: Int32 = 0
         for _ in 0..<Self.probeWindow {
             let e = entry(index)
             if e.pointee.hash == 0 || !e.pointee.isLive(now: now) {
@@ -150,7 +150,7 @@ public struct FlowTable: ~Copyable {
                 return .inserted(slot: index & mask)
             }
             if !e.pointee.state.contains(.established) {
-                let age = now &- e.pointee.lastSeen
+                let age = e.pointee.age(now: now)
                 if victim < 0 || age > victimAge {
                     victim = index
                     victimAge = age

@@ -18,7 +18,7 @@ extension DataplaneWorker {
             dipVSID: c.vsid, dipCA: c.source, backendPort: c.sourcePort, now: now)
         {
             let entry = flows[slot: slot]
-            entry.pointee.lastSeen = now
+            entry.pointee.touch(now: now)
             if isTCP {
                 entry.pointee.observeTCP(flags: c.tcpFlags, fromClient: false)
             } else {

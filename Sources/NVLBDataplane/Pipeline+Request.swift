@@ -43,7 +43,7 @@ extension DataplaneWorker {
                 entry.pointee.backendPort = rule.backendPort
                 entry.pointee.idleTimeout = rule.idleTimeout
             }
-            entry.pointee.lastSeen = now
+            entry.pointee.touch(now: now)
             if isTCP {
                 // A new SYN on a closed connection's 5-tuple starts a new connection.
                 if c.tcpFlags & 0x12 == 0x02, entry.pointee.state.contains(.reset)

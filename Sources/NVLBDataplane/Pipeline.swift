@@ -50,13 +50,22 @@ public struct DataplaneWorker: ~Copyable {
         snapshot: PolicySnapshot, now: UInt32
     ) {
         precondition(count <= Self.maximumBatch)
+        for i in 0..<count { scratch[i] = Self.classify(&packets[i], snapshot: snapshot) }
+        finishBatch(packets, scratch, count: count, verdicts: verdicts, snapshot: snapshot, now: now)
+    }
+
+    /// Second stage for a batch whose frames were classified by the caller (e.g. a
+    /// receive loop that classified them to find their owner): prefetches the
+    /// flow-table buckets of all, then finishes each.
+    @inlinable
+    public mutating func finishBatch(
+        _ packets: UnsafeMutablePointer<Packet>, _ classifications: UnsafeMutablePointer<Classification>, count: Int,
+        verdicts: UnsafeMutablePointer<Verdict>, snapshot: PolicySnapshot, now: UInt32
+    ) {
         counters.adoptIfNeeded(snapshot)
+        for i in 0..<count where classifications[i].kind != .done { flows.prefetch(hash: classifications[i].hash) }
         for i in 0..<count {
-            scratch[i] = Self.classify(&packets[i], snapshot: snapshot)
-            if scratch[i].kind != .done { flows.prefetch(hash: scratch[i].hash) }
-        }
-        for i in 0..<count {
-            verdicts[i] = finish(&packets[i], scratch[i], snapshot: snapshot, now: now)
+            verdicts[i] = finish(&packets[i], classifications[i], snapshot: snapshot, now: now)
         }
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NVLBControl
 import NVLBPolicy
+import NVLBRuntime
 
 /// Writes a line to standard error.
 func printError(_ message: String) {
@@ -29,5 +30,27 @@ func failing<T>(_ what: String, _ body: () throws -> T) throws -> T {
     } catch {
         printError("nvlb: \(what): \(error)")
         throw ExitCode.failure
+    }
+}
+
+/// The worker count of `balancer.workers`: a number, or `auto` resolved by the
+/// placement plan (one per CPU of the home NUMA node).
+func resolvedWorkers(_ configuration: PolicyConfiguration, interface: String? = nil) -> Int {
+    switch configuration.balancer.workers {
+    case .count(let n): return n
+    case .auto: return WorkerPlacement.plan(workers: .auto, interface: interface).slots.count
+    }
+}
+
+/// A one-line progress bar on standard error (used only when it is a terminal).
+enum ProgressBar {
+    @Sendable static func update(_ done: Int, _ total: Int) {
+        guard total > 0 else { return }
+        let fraction = min(1, Double(done) / Double(total))
+        let width = 40
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let text = "\r[\(bar)] \(Int(fraction * 100))%" + (done >= total ? "\n" : "")
+        FileHandle.standardError.write(Data(text.utf8))
     }
 }

@@ -36,8 +36,10 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         let configuration = try loadConfiguration(config)
         let snapshot = PolicySnapshot(configuration: configuration)
+        var options = Replay.Options(workers: workers ?? resolvedWorkers(configuration))
+        if isatty(STDERR_FILENO) == 1 { options.progress = ProgressBar.update }
         let statistics = try failing("replay") {
-            try Replay.run(snapshot: snapshot, input: input, output: output)
+            try Replay.run(snapshot: snapshot, input: input, output: output, options: options)
         }
         if let stats {
             try failing("writing \(stats)") { try statistics.json().write(toFile: stats, atomically: true, encoding: .utf8) }
