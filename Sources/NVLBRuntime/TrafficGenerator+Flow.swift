@@ -167,7 +167,8 @@ struct FlowScript {
     private mutating func planExchange() {
         exchange = Exchange.random(application, host: host, maximumSegment: maximumSegment, random: &random)
         if isTCP {
-            queue.append(FlowStep(fromClient: true, flags: [.psh, .ack], length: exchange.request.count, content: .request))
+            queue.append(
+                FlowStep(fromClient: true, flags: [.psh, .ack], length: exchange.request.count, content: .request))
             var offset = 0
             while offset < exchange.responseLength {
                 let length = min(maximumSegment, exchange.responseLength - offset)

@@ -34,17 +34,50 @@ struct Exchange {
     var application: ApplicationProtocol = .http
 
     /// `count` response bytes starting at stream offset `offset`.
+    /// - Complexity: O(`count`), copying the HTML pattern and mixing 8 opaque bytes at a time.
     func responseBytes(offset: Int, count: Int) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        for index in 0..<count {
-            let position = offset + index
-            if position < responsePrefix.count {
-                bytes[index] = responsePrefix[position]
-            } else {
-                bytes[index] = fillerByte(at: position)
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var index = 0
+            var position = offset
+            while index < count && position < responsePrefix.count {
+                buffer[index] = responsePrefix[position]
+                index += 1
+                position += 1
             }
+            switch application {
+            case .http:
+                while index < count {
+                    let start = (position - responsePrefix.count) % Self.html.count
+                    let run = min(count - index, Self.html.count - start)
+                    for k in 0..<run { buffer[index + k] = Self.html[start + k] }
+                    index += run
+                    position += run
+                }
+            case .tls:
+                while index < count {
+                    // Consecutive application-data records: header 17 03 03 LEN, then ciphertext.
+                    let record = position / Self.tlsRecord
+                    let inRecord = position % Self.tlsRecord
+                    if inRecord < 5 {
+                        let length = min(16_384, responseLength - record * Self.tlsRecord - 5)
+                        let header: [UInt8] = [
+                            0x17, 0x03, 0x03, UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length),
+                        ]
+                        buffer[index] = header[inRecord]
+                        index += 1
+                        position += 1
+                    } else {
+                        let run = min(count - index, Self.tlsRecord - inRecord)
+                        Self.fillOpaque(buffer, from: index, count: run, seed: fillerSeed, position: position)
+                        index += run
+                        position += run
+                    }
+                }
+            case .dns, .datagram:
+                Self.fillOpaque(buffer, from: index, count: count - index, seed: fillerSeed, position: position)
+            }
+            initialized = count
         }
-        return bytes
     }
 
     private static let html = Array(
@@ -52,25 +85,15 @@ struct Exchange {
     /// Bytes of one TLS record, header included (16 KB of data, the TLS maximum).
     private static let tlsRecord = 16_384 + 5
 
-    private func fillerByte(at position: Int) -> UInt8 {
-        switch application {
-        case .http:
-            let body = position - responsePrefix.count
-            return Self.html[body % Self.html.count]
-        case .tls:
-            // Consecutive application-data records: header 17 03 03 LEN, then ciphertext.
-            let record = position / Self.tlsRecord
-            let inRecord = position % Self.tlsRecord
-            let length = min(16_384, responseLength - record * Self.tlsRecord - 5)
-            switch inRecord {
-            case 0: return 0x17
-            case 1, 2: return 0x03
-            case 3: return UInt8(truncatingIfNeeded: length >> 8)
-            case 4: return UInt8(truncatingIfNeeded: length)
-            default: return Self.opaqueByte(fillerSeed, position)
-            }
-        case .dns, .datagram:
-            return Self.opaqueByte(fillerSeed, position)
+    /// Pseudo-random bytes that depend only on the seed and the stream position.
+    private static func fillOpaque(
+        _ buffer: UnsafeMutableBufferPointer<UInt8>, from index: Int, count: Int, seed: UInt64, position: Int
+    ) {
+        var word = SplitMix64.mix(seed &+ UInt64(position / 8))
+        for k in 0..<count {
+            let p = position + k
+            if p % 8 == 0 { word = SplitMix64.mix(seed &+ UInt64(p / 8)) }
+            buffer[index + k] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(p % 8)))
         }
     }
 

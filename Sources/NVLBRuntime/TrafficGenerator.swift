@@ -340,6 +340,8 @@ public struct TrafficGenerator: Sendable {
         openClients.insert(key)
 
         let isTCP = target.rule.protocolNumber == .tcp
+        // The script depends on whether the DIP's answers are written, known only once nvlb
+        // has seen the flow's first request: start with a placeholder, replace it below.
         var flow = ActiveFlow(
             target: targetIndex, client: client, clientTTL: ttl, key: key, backend: nil,
             script: FlowScript(
@@ -479,7 +481,8 @@ struct ActiveFlow {
     ) -> [UInt8] {
         guard script.isTCP else {
             return FrameBuilder.udp(
-                srcMAC: srcMAC, dstMAC: dstMAC, src: src, dst: dst, sport: sport, dport: dport, payload: payload, ip: ip)
+                srcMAC: srcMAC, dstMAC: dstMAC, src: src, dst: dst, sport: sport, dport: dport, payload: payload, ip: ip
+            )
         }
         // SYN and SYN-ACK announce the MSS and SACK, as every current stack does.
         let options: [UInt8] =

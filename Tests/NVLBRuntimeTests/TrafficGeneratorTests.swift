@@ -43,7 +43,8 @@ private final class Pipeline {
             (buffer + Packet.headroom).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
         }
         var packet = Packet(base: buffer, start: Packet.headroom, length: frame.bytes.count)
-        let verdict = worker.process(&packet, snapshot: snapshot, now: UInt32(truncatingIfNeeded: frame.timestamp.seconds))
+        let verdict = worker.process(
+            &packet, snapshot: snapshot, now: UInt32(truncatingIfNeeded: frame.timestamp.seconds))
         if case .drop = verdict { return (verdict, []) }
         return (verdict, Array(UnsafeRawBufferPointer(start: packet.bytes, count: packet.length)))
     }
@@ -140,7 +141,9 @@ private final class Pipeline {
             case .internalRequest:
                 let ip = parsed.inner!.ipv4!
                 seen.insert(
-                    Seen(vsid: parsed.gre!.vsid, vip: ip.destination, protocolNumber: ip.protocolNumber, port: ports(ip)!.1))
+                    Seen(
+                        vsid: parsed.gre!.vsid, vip: ip.destination, protocolNumber: ip.protocolNumber,
+                        port: ports(ip)!.1))
             default:
                 Issue.record("a reply without --replies")
             }
@@ -263,7 +266,8 @@ private final class Pipeline {
                 #expect(verdict == .forward(.underlay))
                 let out = try ParsedFrame.parse(output)
                 let ip = try #require(out.inner?.ipv4)
-                dips[Endpoint(address: ip.source, port: ports(ip)!.source)] = DIP(vsid: out.gre!.vsid!, ca: ip.destination)
+                dips[Endpoint(address: ip.source, port: ports(ip)!.source)] = DIP(
+                    vsid: out.gre!.vsid!, ca: ip.destination)
             case .externalReply, .internalReply:
                 #expect(verdict == .forward(kind == .externalReply ? .external : .underlay))
                 let ip = parsed.inner!.ipv4!
