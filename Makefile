@@ -41,8 +41,18 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# The main job on the embedded default: validate the example, generate traffic of its
+# tenants (clients of every VIP and the DIPs' answers), replay it through all workers,
+# and leave the captures for Wireshark in $(OUT)/.
 demo: release
+	@mkdir -p $(OUT)
 	$(RELEASE_BIN) check --config $(CONFIG)
+	@echo
+	$(RELEASE_BIN) gen --config $(CONFIG) --output $(OUT)/demo-in.pcap --flows 20000 --replies --seed 7
+	@echo
+	$(RELEASE_BIN) replay --config $(CONFIG) --input $(OUT)/demo-in.pcap --output $(OUT)/demo-out.pcap --stats $(OUT)/demo-stats.json
+	@echo
+	@echo "captures: $(OUT)/demo-in.pcap (what nvlb received), $(OUT)/demo-out.pcap (what it sent); statistics: $(OUT)/demo-stats.json"
 
 test: test-deps build
 	$(SWIFT) test

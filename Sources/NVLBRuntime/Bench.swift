@@ -47,7 +47,7 @@ public enum Bench {
 
         public func json() -> String {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
         }
     }

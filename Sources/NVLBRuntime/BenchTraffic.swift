@@ -32,7 +32,7 @@ public struct BenchTraffic: ~Copyable {
         // Clients of each routing domain, by domain index.
         var domainClients = [[Int]](repeating: [], count: s.domains.count)
         for r in 0..<s.records.count { domainClients[Int(s.records[r].domain)].append(r) }
-        var generator = SplitMix64(seed: 0x6e76_6c62_6265_6e63)
+        var generator = Xoshiro256(seed: 0x6e76_6c62_6265_6e63)
 
         for i in 0..<flows where s.listeners.count > 0 {
             let listener = s.listeners[i % s.listeners.count]
@@ -97,8 +97,8 @@ public struct BenchTraffic: ~Copyable {
         // Requests and replies of different flows alternate, each sequence shuffled, so
         // consecutive packets touch unrelated flow-table buckets.
         for w in 0..<workers {
-            generator.shuffle(&requests[w])
-            generator.shuffle(&replies[w])
+            requests[w].shuffle(using: &generator)
+            replies[w].shuffle(using: &generator)
             for (request, reply) in zip(requests[w], replies[w]) {
                 perWorker[w].append(request)
                 perWorker[w].append(reply)
@@ -132,25 +132,3 @@ public struct BenchTraffic: ~Copyable {
     static func hostMAC(_ pa: UInt32) -> MACAddress { MACAddress(rawValue: 0x0200_0000_0000 | UInt64(pa)) }
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator, the same
-/// sequence on every run and platform.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Fisher–Yates with this generator.
-    public mutating func shuffle<T>(_ array: inout [T]) {
-        guard array.count > 1 else { return }
-        for i in stride(from: array.count - 1, to: 0, by: -1) {
-            let j = Int(next() % UInt64(i + 1))
-            array.swapAt(i, j)
-        }
-    }
-}

@@ -50,7 +50,7 @@ public struct ReplayStatistics: Codable, Sendable, Equatable {
     /// Pretty-printed JSON with sorted keys (stable output for diffs and tests).
     public func json() -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         // Encoding plain integers, doubles and strings cannot fail.
         let data = (try? encoder.encode(self)) ?? Data()
         return String(decoding: data, as: UTF8.self) + "\n"

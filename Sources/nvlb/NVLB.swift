@@ -6,5 +6,5 @@ struct NVLB: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nvlb",
         abstract: "Layer-4 load balancer for Hyper-V Network Virtualization (NVGRE).",
-        subcommands: [CheckCommand.self, ReplayCommand.self, BenchCommand.self])
+        subcommands: [CheckCommand.self, GenCommand.self, ReplayCommand.self, BenchCommand.self])
 }
