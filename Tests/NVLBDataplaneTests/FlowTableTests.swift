@@ -20,13 +20,16 @@ import Testing
             state: state)
     }
 
-    static func findRequest(_ table: borrowing FlowTable, _ e: FlowEntry, hash: UInt32? = nil, now: UInt32 = 1000) -> Int? {
+    static func findRequest(_ table: borrowing FlowTable, _ e: FlowEntry, hash: UInt32? = nil, now: UInt32 = 1000)
+        -> Int?
+    {
         table.findRequest(
             hash: hash ?? e.hash, protocolNumber: e.protocolNumber, clientIP: e.clientIP, clientPort: e.clientPort,
             clientVSID: e.clientVSID, vip: e.vip, vipPort: e.vipPort, now: now)
     }
 
-    static func findReply(_ table: borrowing FlowTable, _ e: FlowEntry, hash: UInt32? = nil, now: UInt32 = 1000) -> Int? {
+    static func findReply(_ table: borrowing FlowTable, _ e: FlowEntry, hash: UInt32? = nil, now: UInt32 = 1000) -> Int?
+    {
         table.findReply(
             hash: hash ?? e.hash, protocolNumber: e.protocolNumber, clientIP: e.clientIP, clientPort: e.clientPort,
             dipVSID: e.dipVSID, dipCA: e.dipCA, backendPort: e.backendPort, now: now)
@@ -262,7 +265,9 @@ import Testing
         #expect(outcomes.evicted > 3000)
         #expect(outcomes.full >= 500)  // every SYN homed on slot 40 (10 % of them) at least
         let now: UInt32 = 1000 + 4999 / 250
-        for e in established { #expect(Self.findRequest(table, e, now: now) != nil, "established flow lost: port \(e.clientPort)") }
+        for e in established {
+            #expect(Self.findRequest(table, e, now: now) != nil, "established flow lost: port \(e.clientPort)")
+        }
         #expect(table.liveCount(now: now) == 64)
     }
 

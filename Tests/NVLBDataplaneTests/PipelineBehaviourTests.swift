@@ -215,7 +215,9 @@ import Testing
 
     static func options(_ count: Int) -> [UInt8] {
         // Router Alert (RFC 2113) then NOPs and an end-of-list.
-        ([0x94, 0x04, 0x00, 0x00] + [UInt8](repeating: 0x01, count: max(0, count - 5)) + [0x00]).prefix(count).map { $0 }
+        ([0x94, 0x04, 0x00, 0x00] + [UInt8](repeating: 0x01, count: max(0, count - 5)) + [0x00]).prefix(count).map {
+            $0
+        }
     }
 
     @Test(arguments: [4, 8, 12, 40])
@@ -302,11 +304,15 @@ import Testing
             _ = harness.run(try #require(Traffic.reply(to: out)))
         }
         for i in 0..<60 {
-            try tally("red-web", harness.run(Actors.external(dst: Actors.redVIP, sport: UInt16(10_000 + i), dport: 443)).output)
+            try tally(
+                "red-web",
+                harness.run(Actors.external(dst: Actors.redVIP, sport: UInt16(10_000 + i), dport: 443)).output)
         }
         for (k, client) in clients.enumerated() {
             for j in 0..<5 {
-                try tally("blue-app", harness.run(client.tcp(to: Actors.appVIP, sport: UInt16(k * 10 + j + 1000), dport: 8080)).output)
+                try tally(
+                    "blue-app",
+                    harness.run(client.tcp(to: Actors.appVIP, sport: UInt16(k * 10 + j + 1000), dport: 8080)).output)
             }
         }
         let counters = harness.counters
@@ -337,8 +343,9 @@ import Testing
         let flows = 30_000
         for i in 0..<flows {
             let verdict = harness.run(
-                Self.patched(template, client: 0xc612_0000 + UInt32(i / 7), port: UInt16(1024 + (i % 7) * 9000)))
-                .verdict
+                Self.patched(template, client: 0xc612_0000 + UInt32(i / 7), port: UInt16(1024 + (i % 7) * 9000))
+            )
+            .verdict
             #expect(verdict == .forward(.underlay))
         }
         let dips = harness.counters.backends["blue-web"] ?? [:]
@@ -371,7 +378,8 @@ import Testing
         var result: [IPv4Address] = []
         for i in 0..<400 {
             let out = harness.run(
-                Actors.external(sport: UInt16(5000 + i), src: IPv4Address(rawValue: 0xc633_6400 + UInt32(i)))).output
+                Actors.external(sport: UInt16(5000 + i), src: IPv4Address(rawValue: 0xc633_6400 + UInt32(i)))
+            ).output
             result.append(try #require(Traffic.delivery(out)).dip)
         }
         for i in 0..<100 {

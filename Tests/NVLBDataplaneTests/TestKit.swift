@@ -80,7 +80,7 @@ enum Traffic {
     /// The delivery of an NVGRE output frame, nil when `output` is not NVGRE with TCP/UDP inside.
     static func delivery(_ output: [UInt8]) -> Delivery? {
         guard let frame = ParsedFrame(output), let outer = frame.ipv4, let gre = frame.gre, let key = gre.key,
-              let inner = gre.inner, let ip = inner.ipv4
+            let inner = gre.inner, let ip = inner.ipv4
         else { return nil }
         let ports: (UInt16, UInt16)
         if let tcp = ip.tcp {
@@ -168,7 +168,8 @@ extension TestPolicies {
                 vsid: 5002, ca: IPv4Address(10, 1, 5, UInt8(30 + k)), pa: IPv4Address(192, 168, 7, UInt8(k + 1)),
                 mac: MACAddress(rawValue: 0x0015_5d03_0000 | UInt64(k)))
             clients.append(vm)
-            configuration.routingDomains[0].lookupRecords.append(.init(vsid: vm.vsid, ca: vm.ca, pa: vm.pa, mac: vm.mac))
+            configuration.routingDomains[0].lookupRecords.append(
+                .init(vsid: vm.vsid, ca: vm.ca, pa: vm.pa, mac: vm.mac))
         }
         configuration.loadBalancers[1].rules.append(.init(protocolNumber: .udp, frontendPort: 5300, backendPort: 6000))
         return (configuration, clients)
