@@ -410,4 +410,60 @@ import Testing
             #expect(try Self.choices(shuffled, clients: clients) == reference)
         }
     }
+
+    // MARK: Flow table pressure through the pipeline (SPEC §5)
+
+    /// Opens a TCP flow from `port` through the handshake (SYN, the DIP's SYN-ACK, ACK).
+    static func establish(_ harness: Harness, port: UInt16) throws -> Traffic.Delivery {
+        let syn = harness.run(Actors.external(sport: port, flags: .syn)).output
+        let reply = try #require(Traffic.reply(to: syn, flags: [.syn, .ack]))
+        #expect(harness.run(reply).verdict == .forward(.external))
+        #expect(harness.run(Actors.external(sport: port, flags: .ack)).verdict == .forward(.underlay))
+        return try #require(Traffic.delivery(syn))
+    }
+
+    @Test func fullTableForwardsStatelesslyAndCountsIt() throws {
+        // 8 slots = one probe window: 8 established flows fill it.
+        let harness = Harness(TestPolicies.example(), flowCapacity: FlowTable.probeWindow)
+        for port in UInt16(1000)..<1008 { _ = try Self.establish(harness, port: port) }
+        #expect(harness.counters.flowsCreated == 8)
+
+        let fresh = Harness(TestPolicies.example())
+        let request = harness.run(Actors.external(sport: 2000, flags: .syn))
+        #expect(request.verdict == .forward(.underlay), "forwarded without state")
+        #expect(request.output == fresh.run(Actors.external(sport: 2000, flags: .syn)).output, "by the Maglev choice")
+        // Its reply has no state either: rebuilt from policy, still no room.
+        let reply = harness.run(try #require(Traffic.reply(to: request.output)))
+        #expect(reply.verdict == .forward(.external))
+        let counters = harness.counters
+        #expect(counters[.flowTableFull] == 2)
+        #expect(counters.dropped == 0, "flow_table_full is counted, not dropped")
+        #expect(counters.flowsCreated == 8)
+        #expect(harness.accountingBalances)
+        // The established flows are all still there.
+        for port in UInt16(1000)..<1008 {
+            #expect(harness.run(Actors.external(sport: port, flags: .ack)).verdict == .forward(.underlay))
+        }
+        #expect(harness.counters.flowsCreated == 8)
+    }
+
+    @Test func synFloodThroughThePipelineKeepsEstablishedFlows() throws {
+        let harness = Harness(TestPolicies.example(), flowCapacity: 64)
+        var established: [UInt16: Traffic.Delivery] = [:]
+        for port in UInt16(1000)..<1016 { established[port] = try Self.establish(harness, port: port) }
+        let created = harness.counters.flowsCreated
+        #expect(created == 16)
+        let template = Actors.external(flags: .syn)
+        for i in 0..<5000 {
+            let flood = Self.patched(template, client: 0xc000_0200 + UInt32(i % 251), port: UInt16(2000 + i))
+            #expect(harness.run(flood, now: 1000 + UInt32(i / 500)).verdict == .forward(.underlay))
+        }
+        let afterFlood = harness.counters.flowsCreated
+        for (port, delivery) in established {
+            let out = harness.run(Actors.external(sport: port, flags: .ack), now: 1010).output
+            #expect(Traffic.delivery(out)?.dip == delivery.dip)
+        }
+        #expect(harness.counters.flowsCreated == afterFlood, "every established flow was found in the table")
+        #expect(harness.counters.dropped == 0)
+    }
 }
