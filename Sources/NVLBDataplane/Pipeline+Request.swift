@@ -17,6 +17,7 @@ extension DataplaneWorker {
         let isTCP = c.protocolNumber == TransportProtocol.tcp.rawValue
 
         let backend: Int
+        var backendPort = rule.backendPort
         if let slot = flows.findRequest(
             hash: c.hash, protocolNumber: c.protocolNumber, clientIP: c.source, clientPort: c.sourcePort,
             clientVSID: clientVSID, vip: c.destination, vipPort: c.destinationPort, now: now)
@@ -30,20 +31,22 @@ extension DataplaneWorker {
                 if let kept = s.backendIndex(
                     loadBalancer: Int(rule.loadBalancer), vsid: entry.pointee.dipVSID, ca: entry.pointee.dipCA)
                 {
+                    // The open connection stays on its DIP and its backend port.
                     backend = kept
                 } else {
                     guard let chosen = s.selectBackend(rule: ruleIndex, hash: selectionHash(c, rule: rule, clientVSID: clientVSID, snapshot: s))
                     else { return .drop(.noBackend) }
                     backend = chosen
+                    entry.pointee.dipVSID = s.backends[backend].vsid
+                    entry.pointee.dipCA = s.backends[backend].ca
+                    entry.pointee.backendPort = rule.backendPort
                 }
                 entry.pointee.backendSlot = UInt32(truncatingIfNeeded: backend)
                 entry.pointee.generation = s.generation
-                entry.pointee.dipVSID = s.backends[backend].vsid
-                entry.pointee.dipCA = s.backends[backend].ca
-                entry.pointee.backendPort = rule.backendPort
                 entry.pointee.idleTimeout = rule.idleTimeout
             }
             entry.pointee.touch(now: now)
+            backendPort = entry.pointee.backendPort
             if isTCP {
                 // A new SYN on a closed connection's 5-tuple starts a new connection.
                 if c.tcpFlags & 0x12 == 0x02, entry.pointee.state.contains(.reset)
@@ -83,12 +86,12 @@ extension DataplaneWorker {
         ethernet.source = MACAddress(rawValue: s.domains[Int(record.pointee.domain)].gatewayMAC)
         Rewrite.translate(
             p, ip: c.ip, transport: c.transport, protocolNumber: c.protocolNumber, source: false, address: dip.ca,
-            port: rule.backendPort)
+            port: backendPort)
         let flowID = s.flowIDFromHash
             ? FlowHasher.flowID(
                 s.hasher.selectionHash(
                     distribution: .fiveTuple, protocolNumber: c.protocolNumber, clientIP: c.source,
-                    clientPort: c.sourcePort, vip: dip.ca, vipPort: rule.backendPort, clientVSID: 0))
+                    clientPort: c.sourcePort, vip: dip.ca, vipPort: backendPort, clientVSID: 0))
             : 0
         let outer = c.ethernet - Rewrite.encapsulationSize
         Rewrite.encapsulate(

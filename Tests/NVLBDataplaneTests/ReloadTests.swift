@@ -155,4 +155,19 @@ import Testing
         let stale = try #require(Traffic.reply(to: first.output, flags: .ack))
         #expect(harness.run(stale).verdict == .drop(.spoofed))
     }
+
+    @Test func aChangedBackendPortAppliesToNewConnectionsOnly() throws {
+        let harness = Harness(TestPolicies.goldenExample())
+        let open = harness.run(Actors.external(sport: 41000, flags: .syn))
+        #expect(try ParsedFrame.parse(open.output).inner?.tcp?.destinationPort == 80)
+        var changed = TestPolicies.goldenExample()
+        changed.loadBalancers[0].rules[0].backendPort = 8081
+        harness.snapshot = PolicySnapshot(configuration: changed)
+        // The open connection keeps the port it was opened with …
+        let next = harness.run(Actors.external(sport: 41000, flags: .ack))
+        #expect(try ParsedFrame.parse(next.output).inner?.tcp?.destinationPort == 80)
+        // … a new one uses the new backend port.
+        let fresh = harness.run(Actors.external(sport: 41001, flags: .syn))
+        #expect(try ParsedFrame.parse(fresh.output).inner?.tcp?.destinationPort == 8081)
+    }
 }
