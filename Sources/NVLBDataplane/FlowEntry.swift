@@ -1,7 +1,7 @@
 import NVLBWire
 import NVLBPolicy
 import NVLBBalancing
-/// One connection in a worker's flow table: 48 bytes, stored in a 64-byte slot.
+/// One connection in a worker's flow table: 50 bytes, stored in a 64-byte slot.
 ///
 /// The entry answers both directions. A request (client → VIP) matches on
 /// (protocol, client IP/port, client VSID, VIP/port); a reply (DIP → client) on
@@ -32,12 +32,17 @@ public struct FlowEntry: Sendable, Equatable {
     public var protocolNumber: UInt8
     /// `FlowState` bits.
     public var state: FlowState
+    /// NVGRE FlowID of packets toward the DIP and toward an internal client,
+    /// computed once per flow (SPEC §2: a hash of the emitted inner 5-tuple).
+    public var requestFlowID: UInt8
+    public var replyFlowID: UInt8
 
     @inlinable
     public init(
         hash: UInt32, lastSeen: UInt32, protocolNumber: UInt8, clientIP: UInt32, clientPort: UInt16,
         clientVSID: UInt32, vip: UInt32, vipPort: UInt16, dipVSID: UInt32, dipCA: UInt32, backendPort: UInt16,
-        backendSlot: UInt32, generation: UInt32, idleTimeout: UInt32, state: FlowState = []
+        backendSlot: UInt32, generation: UInt32, idleTimeout: UInt32, state: FlowState = [],
+        requestFlowID: UInt8 = 0, replyFlowID: UInt8 = 0
     ) {
         self.hash = hash
         self.lastSeen = lastSeen
@@ -54,6 +59,8 @@ public struct FlowEntry: Sendable, Equatable {
         self.backendPort = backendPort
         self.protocolNumber = protocolNumber
         self.state = state
+        self.requestFlowID = requestFlowID
+        self.replyFlowID = replyFlowID
     }
 }
 

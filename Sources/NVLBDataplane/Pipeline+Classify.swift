@@ -33,10 +33,12 @@ extension DataplaneWorker {
         var c = Classification()
         let drop = parseTransport(p, ip: EthernetHeader.size, end: outerEnd, into: &c)
         if let drop { return .finished(.drop(drop)) }
-        guard let listener = s.listener(vsid: 0, vip: c.destination, protocolNumber: c.protocolNumber, port: c.destinationPort)
-        else { return .finished(.drop(s.isVIP(vsid: 0, vip: c.destination) ? .noRule : .noVIP)) }
+        let listener = s.frontend(vsid: 0, vip: c.destination, protocolNumber: c.protocolNumber, port: c.destinationPort)
+        guard listener >= 0 else {
+            return .finished(.drop(listener == PolicySnapshot.notAVIP ? .noVIP : .noRule))
+        }
         c.kind = .externalRequest
-        c.listener = Int32(truncatingIfNeeded: listener)
+        c.listener = listener
         c.hash = s.hasher.flowHash(protocolNumber: c.protocolNumber, clientIP: c.source, clientPort: c.sourcePort)
         return c
     }
@@ -79,18 +81,19 @@ extension DataplaneWorker {
         let outerSource = outer.source.rawValue
         let sourceMAC = innerEthernet.source.rawValue
 
-        if let listener = s.listener(vsid: vsid, vip: c.destination, protocolNumber: c.protocolNumber, port: c.destinationPort) {
+        let listener = s.frontend(vsid: vsid, vip: c.destination, protocolNumber: c.protocolNumber, port: c.destinationPort)
+        if listener >= 0 {
             // SPEC §3.3: the client must be who its lookup record says.
             guard let record = s.record(vsid: vsid, ca: c.source) ?? s.record(domain: domain, ca: c.source),
                   s.records[record].pa == outerSource, s.records[record].mac == sourceMAC
             else { return .finished(.drop(.spoofed)) }
             c.kind = .internalRequest
-            c.listener = Int32(truncatingIfNeeded: listener)
+            c.listener = listener
             c.record = Int32(truncatingIfNeeded: record)
             c.hash = s.hasher.flowHash(protocolNumber: c.protocolNumber, clientIP: c.source, clientPort: c.sourcePort)
             return c
         }
-        if s.isVIP(vsid: vsid, vip: c.destination) { return .finished(.drop(.noRule)) }
+        if listener == PolicySnapshot.noRuleForPort { return .finished(.drop(.noRule)) }
         // SPEC §3.4: a reply must come from the DIP's host with the DIP's MAC.
         guard let record = s.record(vsid: vsid, ca: c.source),
               s.records[record].pa == outerSource, s.records[record].mac == sourceMAC

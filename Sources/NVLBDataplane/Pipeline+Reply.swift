@@ -13,6 +13,7 @@ extension DataplaneWorker {
         let vip: UInt32
         let vipPort: UInt16
         let clientVSID: UInt32
+        let flowID: UInt8
         if let slot = flows.findReply(
             hash: c.hash, protocolNumber: c.protocolNumber, clientIP: c.destination, clientPort: c.destinationPort,
             dipVSID: c.vsid, dipCA: c.source, backendPort: c.sourcePort, now: now)
@@ -27,6 +28,7 @@ extension DataplaneWorker {
             vip = entry.pointee.vip
             vipPort = entry.pointee.vipPort
             clientVSID = entry.pointee.clientVSID
+            flowID = entry.pointee.replyFlowID
         } else {
             // No state (restart, eviction): rebuild it from policy when exactly one
             // frontend reaches this DIP port and the client's side is unambiguous.
@@ -46,12 +48,21 @@ extension DataplaneWorker {
             }
             vip = listener.vip
             vipPort = listener.port
+            flowID = clientVSID == 0
+                ? 0
+                : Self.flowID(
+                    s, protocolNumber: c.protocolNumber, source: vip, sourcePort: vipPort, destination: c.destination,
+                    destinationPort: c.destinationPort)
             let backend = s.backendIndex(loadBalancer: lb, vsid: c.vsid, ca: c.source) ?? 0
             var entry = FlowEntry(
                 hash: c.hash, lastSeen: now, protocolNumber: c.protocolNumber, clientIP: c.destination,
                 clientPort: c.destinationPort, clientVSID: clientVSID, vip: vip, vipPort: vipPort, dipVSID: c.vsid,
                 dipCA: c.source, backendPort: c.sourcePort, backendSlot: UInt32(truncatingIfNeeded: backend),
-                generation: s.generation, idleTimeout: rule.idleTimeout)
+                generation: s.generation, idleTimeout: rule.idleTimeout,
+                requestFlowID: Self.flowID(
+                    s, protocolNumber: c.protocolNumber, source: c.destination, sourcePort: c.destinationPort,
+                    destination: c.source, destinationPort: c.sourcePort),
+                replyFlowID: flowID)
             if isTCP { entry.observeTCP(flags: c.tcpFlags, fromClient: false) } else { entry.observeUDP(fromClient: false) }
             switch flows.insert(entry, hash: c.hash, now: now) {
             case .inserted, .evicted: counters.flowCreated()
@@ -87,17 +98,11 @@ extension DataplaneWorker {
         Rewrite.translate(
             p, ip: c.ip, transport: c.transport, protocolNumber: c.protocolNumber, source: true, address: vip,
             port: vipPort)
-        let flowID = s.flowIDFromHash
-            ? FlowHasher.flowID(
-                s.hasher.selectionHash(
-                    distribution: .fiveTuple, protocolNumber: c.protocolNumber, clientIP: vip, clientPort: vipPort,
-                    vip: c.destination, vipPort: c.destinationPort, clientVSID: 0))
-            : 0
         let outer = c.ethernet - Rewrite.encapsulationSize
         Rewrite.encapsulate(
             at: p + outer, sourceMAC: s.underlayMAC, destinationMAC: nextHop, source: s.underlayAddress,
             destination: record.pointee.pa, tos: IPv4Header(p + c.ip).tos, ttl: s.ttl, innerLength: innerLength,
-            key: clientVSID << 8 | UInt32(flowID))
+            key: clientVSID << 8 | UInt32(flowID), checksumBase: s.outerChecksumBase)
         packet.start += outer
         packet.length = Rewrite.encapsulationSize + innerLength
         return .forward(.underlay)

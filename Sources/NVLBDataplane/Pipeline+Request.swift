@@ -18,6 +18,7 @@ extension DataplaneWorker {
 
         let backend: Int
         var backendPort = rule.backendPort
+        var flowID: UInt8
         if let slot = flows.findRequest(
             hash: c.hash, protocolNumber: c.protocolNumber, clientIP: c.source, clientPort: c.sourcePort,
             clientVSID: clientVSID, vip: c.destination, vipPort: c.destinationPort, now: now)
@@ -40,6 +41,9 @@ extension DataplaneWorker {
                     entry.pointee.dipVSID = s.backends[backend].vsid
                     entry.pointee.dipCA = s.backends[backend].ca
                     entry.pointee.backendPort = rule.backendPort
+                    entry.pointee.requestFlowID = Self.flowID(
+                        s, protocolNumber: c.protocolNumber, source: c.source, sourcePort: c.sourcePort,
+                        destination: entry.pointee.dipCA, destinationPort: rule.backendPort)
                 }
                 entry.pointee.backendSlot = UInt32(truncatingIfNeeded: backend)
                 entry.pointee.generation = s.generation
@@ -47,6 +51,7 @@ extension DataplaneWorker {
             }
             entry.pointee.touch(now: now)
             backendPort = entry.pointee.backendPort
+            flowID = entry.pointee.requestFlowID
             if isTCP {
                 // A new SYN on a closed connection's 5-tuple starts a new connection.
                 if c.tcpFlags & 0x12 == 0x02, entry.pointee.state.contains(.reset)
@@ -63,12 +68,20 @@ extension DataplaneWorker {
             else { return .drop(.noBackend) }
             backend = chosen
             let dip = s.backends[backend]
+            flowID = Self.flowID(
+                s, protocolNumber: c.protocolNumber, source: c.source, sourcePort: c.sourcePort, destination: dip.ca,
+                destinationPort: rule.backendPort)
             var entry = FlowEntry(
                 hash: c.hash, lastSeen: now, protocolNumber: c.protocolNumber, clientIP: c.source,
                 clientPort: c.sourcePort, clientVSID: clientVSID, vip: c.destination, vipPort: c.destinationPort,
                 dipVSID: dip.vsid, dipCA: dip.ca, backendPort: rule.backendPort,
                 backendSlot: UInt32(truncatingIfNeeded: backend), generation: s.generation,
-                idleTimeout: rule.idleTimeout)
+                idleTimeout: rule.idleTimeout, requestFlowID: flowID,
+                replyFlowID: clientVSID == 0
+                    ? 0
+                    : Self.flowID(
+                        s, protocolNumber: c.protocolNumber, source: c.destination, sourcePort: c.destinationPort,
+                        destination: c.source, destinationPort: c.sourcePort))
             if isTCP { entry.observeTCP(flags: c.tcpFlags, fromClient: true) } else { entry.observeUDP(fromClient: true) }
             switch flows.insert(entry, hash: c.hash, now: now) {
             case .inserted, .evicted: counters.flowCreated()
@@ -87,18 +100,12 @@ extension DataplaneWorker {
         Rewrite.translate(
             p, ip: c.ip, transport: c.transport, protocolNumber: c.protocolNumber, source: false, address: dip.ca,
             port: backendPort)
-        let flowID = s.flowIDFromHash
-            ? FlowHasher.flowID(
-                s.hasher.selectionHash(
-                    distribution: .fiveTuple, protocolNumber: c.protocolNumber, clientIP: c.source,
-                    clientPort: c.sourcePort, vip: dip.ca, vipPort: backendPort, clientVSID: 0))
-            : 0
         let outer = c.ethernet - Rewrite.encapsulationSize
         Rewrite.encapsulate(
             at: p + outer, sourceMAC: s.underlayMAC, destinationMAC: nextHop, source: s.underlayAddress,
             destination: record.pointee.pa, tos: IPv4Header(p + c.ip).tos, ttl: s.ttl, innerLength: innerLength,
-            key: dip.vsid << 8 | UInt32(flowID))
-        packet.start += outer
+            key: dip.vsid << 8 | UInt32(flowID), checksumBase: s.outerChecksumBase)
+        packet.start &+= outer
         packet.length = Rewrite.encapsulationSize + innerLength
         counters.toBackend(backend)
         return .forward(.underlay)

@@ -31,6 +31,10 @@ public final class PolicySnapshot: Sendable {
     public let externalMAC: UInt64
     public let externalGatewayMAC: UInt64
     public let hasher: FlowHasher
+    /// One's-complement sum of the constant words of every outer IPv4 header nvlb
+    /// sends (version/IHL, DF, TTL and protocol, source address): the checksum of a
+    /// header is this plus TOS, length and destination, folded.
+    public let outerChecksumBase: UInt32
     /// Maglev table size (slots per rule).
     public let maglevTableSize: Int
 
@@ -52,10 +56,12 @@ public final class PolicySnapshot: Sendable {
     public let recordIndex: StaticMap
     /// (domain << 32 | CA) → record index.
     public let domainCAIndex: StaticMap
-    /// (VSID or 0 << 32 | VIP, protocol << 16 | port) → listener index.
-    public let listenerIndex: StaticMap
-    /// (VSID or 0 << 32 | VIP) → load balancer index.
+    /// (VSID or 0 << 32 | VIP) → index in `vips`.
     public let vipIndex: StaticMap
+    /// Frontend addresses; each names its range of `vipPorts`.
+    public let vips: FixedBuffer<CompiledVIP>
+    /// (protocol, port) → listener of each VIP, grouped by VIP.
+    public let vipPorts: FixedBuffer<CompiledVIPPort>
     /// (DIP VSID << 32 | DIP CA, protocol << 16 | backend port) → listener index,
     /// or `ambiguous` when several listeners reach that DIP port.
     public let reverseIndex: StaticMap
@@ -85,6 +91,8 @@ public final class PolicySnapshot: Sendable {
         externalMAC = configuration.external?.mac.rawValue ?? 0
         externalGatewayMAC = configuration.external?.gatewayMAC.rawValue ?? 0
         hasher = FlowHasher(seed: configuration.balancer.hashSeed)
+        let source = underlay.address.rawValue
+        outerChecksumBase = 0x4500 + 0x4000 + (UInt32(underlay.ttl) << 8 | 47) + (source >> 16) + (source & 0xFFFF)
         maglevTableSize = configuration.balancer.maglevTableSize
 
         var neighborPairs: [(key: (UInt64, UInt64), value: Int32)] = []
@@ -128,8 +136,8 @@ public final class PolicySnapshot: Sendable {
         var ruleList: [CompiledRule] = []
         var listenerList: [CompiledListener] = []
         var maglevSlots: [UInt16] = []
-        var listenerPairs: [(key: (UInt64, UInt64), value: Int32)] = []
-        var vipPairs: [(key: (UInt64, UInt64), value: Int32)] = []
+        var portsByVIP: [UInt64: [CompiledVIPPort]] = [:]
+        var vipOrder: [UInt64] = []
         var reverseCounts: [ReverseKey: (listener: Int32, count: Int)] = [:]
         var lbNames: [String] = []
         var dipNames: [String] = []
@@ -171,9 +179,11 @@ public final class PolicySnapshot: Sendable {
                         CompiledListener(
                             rule: ruleIndex, vsid: frontend.vsid ?? 0, vip: frontend.vip.rawValue,
                             port: rule.frontendPort, protocolNumber: rule.protocolNumber.rawValue))
-                    listenerPairs.append(
-                        ((vsid << 32 | UInt64(frontend.vip.rawValue),
-                          UInt64(rule.protocolNumber.rawValue) << 16 | UInt64(rule.frontendPort)), listener))
+                    let vipKey = vsid << 32 | UInt64(frontend.vip.rawValue)
+                    if portsByVIP[vipKey] == nil { vipOrder.append(vipKey) }
+                    portsByVIP[vipKey, default: []].append(
+                        CompiledVIPPort(
+                            key: UInt32(rule.protocolNumber.rawValue) << 16 | UInt32(rule.frontendPort), listener: listener))
                     for backend in lb.backends {
                         let key = ReverseKey(
                             vsid: backend.vsid, ca: backend.ca.rawValue, protocolNumber: rule.protocolNumber.rawValue,
@@ -182,9 +192,6 @@ public final class PolicySnapshot: Sendable {
                         reverseCounts[key] = (previous?.listener ?? listener, (previous?.count ?? 0) + 1)
                     }
                 }
-            }
-            for frontend in lb.frontends {
-                vipPairs.append(((UInt64(frontend.vsid ?? 0) << 32 | UInt64(frontend.vip.rawValue), 0), Int32(l)))
             }
         }
         let reversePairs: [(key: (UInt64, UInt64), value: Int32)] = reverseCounts.map { key, value in
@@ -202,8 +209,18 @@ public final class PolicySnapshot: Sendable {
         vsidIndex = StaticMap(vsidPairs)
         recordIndex = recordMap
         domainCAIndex = StaticMap(domainCAPairs)
-        listenerIndex = StaticMap(listenerPairs)
+        var vipList: [CompiledVIP] = []
+        var portList: [CompiledVIPPort] = []
+        var vipPairs: [(key: (UInt64, UInt64), value: Int32)] = []
+        for key in vipOrder {
+            let ports = portsByVIP[key] ?? []
+            vipPairs.append(((key, 0), Int32(vipList.count)))
+            vipList.append(CompiledVIP(firstPort: Int32(portList.count), portCount: Int32(ports.count)))
+            portList += ports
+        }
         vipIndex = StaticMap(vipPairs)
+        vips = FixedBuffer(vipList)
+        vipPorts = FixedBuffer(portList)
         reverseIndex = StaticMap(reversePairs)
         neighborIndex = neighbors
         loadBalancerNames = lbNames
@@ -222,7 +239,8 @@ public final class PolicySnapshot: Sendable {
         vsidIndex.deallocate()
         recordIndex.deallocate()
         domainCAIndex.deallocate()
-        listenerIndex.deallocate()
+        vips.deallocate()
+        vipPorts.deallocate()
         vipIndex.deallocate()
         reverseIndex.deallocate()
         neighborIndex.deallocate()
@@ -249,10 +267,25 @@ public final class PolicySnapshot: Sendable {
         domainCAIndex.find(UInt64(UInt32(bitPattern: domain)) << 32 | UInt64(ca)).map(Int.init)
     }
 
-    /// The listener of (VSID or 0, VIP, protocol, port), or nil.
-    @inlinable
-    public func listener(vsid: UInt32, vip: UInt32, protocolNumber: UInt8, port: UInt16) -> Int? {
-        listenerIndex.find(UInt64(vsid) << 32 | UInt64(vip), UInt64(protocolNumber) << 16 | UInt64(port)).map(Int.init)
+    /// `frontend(...)` result: the address is not a VIP.
+    public static let notAVIP: Int32 = -1
+    /// `frontend(...)` result: a VIP without a rule for the protocol and port.
+    public static let noRuleForPort: Int32 = -2
+
+    /// The listener reached by (VSID or 0, VIP, protocol, port): its index, or
+    /// `notAVIP` / `noRuleForPort`. One map lookup and a scan of the VIP's few ports.
+    @inlinable @inline(__always)
+    public func frontend(vsid: UInt32, vip: UInt32, protocolNumber: UInt8, port: UInt16) -> Int32 {
+        guard let index = vipIndex.find(UInt64(vsid) << 32 | UInt64(vip)) else { return Self.notAVIP }
+        let entry = vips[Int(index)]
+        let key = UInt32(protocolNumber) << 16 | UInt32(port)
+        var i = Int(entry.firstPort)
+        let end = i &+ Int(entry.portCount)
+        while i < end {
+            if vipPorts[i].key == key { return vipPorts[i].listener }
+            i &+= 1
+        }
+        return Self.noRuleForPort
     }
 
     /// True when (VSID or 0, VIP) is a frontend address.
@@ -343,6 +376,22 @@ public struct CompiledRule: Sendable, BitwiseCopyable {
     /// How this rule hashes new flows.
     @inlinable
     public var distribution: FlowDistribution { FlowDistribution(rawValue: distributionRawValue) ?? .fiveTuple }
+}
+
+/// A frontend address: its (protocol, port) entries are
+/// `vipPorts[firstPort ..< firstPort + portCount]`.
+@frozen
+public struct CompiledVIP: Sendable, BitwiseCopyable {
+    public var firstPort: Int32
+    public var portCount: Int32
+}
+
+/// One (protocol, port) of a VIP and the listener it reaches.
+@frozen
+public struct CompiledVIPPort: Sendable, BitwiseCopyable {
+    /// protocol << 16 | port.
+    public var key: UInt32
+    public var listener: Int32
 }
 
 /// One (frontend, rule) pair: what a packet to VIP:port reaches.

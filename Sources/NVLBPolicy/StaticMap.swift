@@ -55,7 +55,7 @@ public struct StaticMap: @unchecked Sendable {
     }
 
     /// The value for the key, or nil.
-    @inlinable
+    @inlinable @inline(__always)
     public func find(_ k0: UInt64, _ k1: UInt64 = 0) -> Int32? {
         var index = Self.index(k0, k1, mask: mask)
         while true {
