@@ -67,3 +67,11 @@ bench: release
 
 clean:
 	rm -rf .build .build-tsan $(OUT)
+
+# package-benchmark suite (Benchmarks/, a nested package): runs every benchmark, then
+# checks the committed thresholds (zero allocations per packet); fails on a regression.
+# Slow (a release build of the suite, then two ~40 s runs): not part of `make test`.
+bench-suite:
+	cd Benchmarks && $(SWIFT) package benchmark --no-progress
+	cd Benchmarks && $(SWIFT) package benchmark thresholds check --no-progress
+.PHONY: bench-suite
