@@ -47,11 +47,11 @@ public struct Classification {
     @inlinable
     public init() {}
 
-    @inlinable
-    static func finished(_ verdict: Verdict) -> Classification {
-        var result = Classification()
-        result.verdict = verdict
-        return result
+    /// Marks the frame finished in classification with `verdict`.
+    @inlinable @inline(__always)
+    mutating func finish(_ verdict: Verdict) {
+        kind = .done
+        self.verdict = verdict
     }
 
     /// Client IP of the flow (source of a request, destination of a reply).

@@ -6,19 +6,19 @@ extension DataplaneWorker {
     /// SPEC §3.5: answers an ARP request for nvlb's PA (underlay) or for an
     /// external VIP (external side), rewriting the request into the reply in place.
     @inlinable
-    static func answerARP(_ packet: inout Packet, snapshot s: PolicySnapshot) -> Classification {
-        guard packet.length >= EthernetHeader.size + ARPHeader.size else { return .finished(.drop(.malformed)) }
+    static func answerARP(_ packet: inout Packet, into c: inout Classification, snapshot s: PolicySnapshot) {
+        guard packet.length >= EthernetHeader.size + ARPHeader.size else { return c.finish(.drop(.malformed)) }
         let p = packet.bytes
         let ethernet = EthernetHeader(p)
         let arp = ARPHeader(p + EthernetHeader.size)
         guard arp.hardwareType == 1, arp.protocolType == EthernetHeader.etherTypeIPv4, arp.hardwareLength == 6,
               arp.protocolLength == 4
-        else { return .finished(.drop(.unsupported)) }
+        else { return c.finish(.drop(.unsupported)) }
         let destination = ethernet.destination.rawValue
         guard destination == MACAddress.broadcast.rawValue || destination == s.underlayMAC
             || (s.hasExternal && destination == s.externalMAC)
-        else { return .finished(.drop(.notForUs)) }
-        guard arp.operation == ARPHeader.operationRequest else { return .finished(.drop(.notForUs)) }
+        else { return c.finish(.drop(.notForUs)) }
+        guard arp.operation == ARPHeader.operationRequest else { return c.finish(.drop(.notForUs)) }
 
         let target = arp.targetIP
         let mac: UInt64
@@ -30,7 +30,7 @@ extension DataplaneWorker {
             mac = s.externalMAC
             port = .external
         } else {
-            return .finished(.drop(.notForUs))
+            return c.finish(.drop(.notForUs))
         }
         let requester = arp.senderMAC
         let requesterIP = arp.senderIP
@@ -42,6 +42,6 @@ extension DataplaneWorker {
         arp.senderMAC = MACAddress(rawValue: mac)
         arp.senderIP = target
         packet.length = EthernetHeader.size + ARPHeader.size
-        return .finished(.answer(port))
+        return c.finish(.answer(port))
     }
 }

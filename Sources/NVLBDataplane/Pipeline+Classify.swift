@@ -8,76 +8,85 @@ extension DataplaneWorker {
     /// answered here (in place).
     @inlinable
     public static func classify(_ packet: inout Packet, snapshot s: PolicySnapshot) -> Classification {
+        var c = Classification()
+        classify(&packet, into: &c, snapshot: s)
+        return c
+    }
+
+    /// `classify(_:snapshot:)` writing into `c` in place (a batch's scratch entry):
+    /// each field is written once, nothing is copied.
+    @inlinable
+    public static func classify(_ packet: inout Packet, into c: inout Classification, snapshot s: PolicySnapshot) {
         let p = packet.bytes
         let n = packet.length
-        guard n >= EthernetHeader.size else { return .finished(.drop(.malformed)) }
+        guard n >= EthernetHeader.size else { return c.finish(.drop(.malformed)) }
         let ethernet = EthernetHeader(p)
         let etherType = ethernet.etherType
-        if etherType == EthernetHeader.etherTypeARP { return answerARP(&packet, snapshot: s) }
+        if etherType == EthernetHeader.etherTypeARP { return answerARP(&packet, into: &c, snapshot: s) }
         let destinationMAC = ethernet.destination.rawValue
         let toExternal = s.hasExternal && destinationMAC == s.externalMAC
-        guard destinationMAC == s.underlayMAC || toExternal else { return .finished(.drop(.notForUs)) }
-        guard etherType == EthernetHeader.etherTypeIPv4 else { return .finished(.drop(.unsupported)) }
+        guard destinationMAC == s.underlayMAC || toExternal else { return c.finish(.drop(.notForUs)) }
+        guard etherType == EthernetHeader.etherTypeIPv4 else { return c.finish(.drop(.unsupported)) }
 
         let outerEnd = validIPv4(p, offset: EthernetHeader.size, end: n)
-        guard outerEnd > 0 else { return .finished(.drop(.malformed)) }
+        guard outerEnd > 0 else { return c.finish(.drop(.malformed)) }
         let outer = IPv4Header(p + EthernetHeader.size)
         let destination = outer.destination.rawValue
         if destination == s.underlayAddress {
-            guard outer.protocolNumber == 47 else { return .finished(.drop(.unsupported)) }
-            return classifyNVGRE(p, outerEnd: outerEnd, snapshot: s)
+            guard outer.protocolNumber == 47 else { return c.finish(.drop(.unsupported)) }
+            return classifyNVGRE(p, outerEnd: outerEnd, into: &c, snapshot: s)
         }
-        guard toExternal else { return .finished(.drop(.notForUs)) }
+        guard toExternal else { return c.finish(.drop(.notForUs)) }
 
         // SPEC §3.1: plain IPv4 from the Internet to a public VIP.
-        var c = Classification()
-        let drop = parseTransport(p, ip: EthernetHeader.size, end: outerEnd, into: &c)
-        if let drop { return .finished(.drop(drop)) }
+        c.vsid = 0
+        c.ethernet = 0
+        if let drop = parseTransport(p, ip: EthernetHeader.size, end: outerEnd, into: &c) { return c.finish(.drop(drop)) }
         let listener = s.frontend(vsid: 0, vip: c.destination, protocolNumber: c.protocolNumber, port: c.destinationPort)
         guard listener >= 0 else {
-            return .finished(.drop(listener == PolicySnapshot.notAVIP ? .noVIP : .noRule))
+            return c.finish(.drop(listener == PolicySnapshot.notAVIP ? .noVIP : .noRule))
         }
         c.kind = .externalRequest
         c.listener = listener
         c.hash = s.hasher.flowHash(protocolNumber: c.protocolNumber, clientIP: c.source, clientPort: c.sourcePort)
-        return c
     }
 
     /// NVGRE received at nvlb's PA (SPEC §2): GRE checks, VSID, inner frame, then
     /// request to a CA VIP or reply from a DIP, with the spoofing checks of §3.3/§3.4.
     @inlinable
-    static func classifyNVGRE(_ p: UnsafeMutableRawPointer, outerEnd: Int, snapshot s: PolicySnapshot) -> Classification {
+    static func classifyNVGRE(
+        _ p: UnsafeMutableRawPointer, outerEnd: Int, into c: inout Classification, snapshot s: PolicySnapshot
+    ) {
         let outer = IPv4Header(p + EthernetHeader.size)
-        if outer.isFragment { return .finished(.drop(.fragment)) }
+        if outer.isFragment { return c.finish(.drop(.fragment)) }
         let gre = EthernetHeader.size + outer.headerLength
-        guard gre + GREHeader.size <= outerEnd else { return .finished(.drop(.malformed)) }
+        guard gre + GREHeader.size <= outerEnd else { return c.finish(.drop(.malformed)) }
         let header = GREHeader(p + gre)
         guard header.flagsVersion == GREHeader.nvgreFlagsVersion,
               header.protocolType == GREHeader.protocolTransparentEthernet
-        else { return .finished(.drop(.badGRE)) }
+        else { return c.finish(.drop(.badGRE)) }
         let vsid = header.vsid
-        if VSID.isReserved(vsid) { return .finished(.drop(.reservedVSID)) }
-        guard let domain = s.vsidIndex.find(UInt64(vsid)) else { return .finished(.drop(.unknownVSID)) }
+        if VSID.isReserved(vsid) { return c.finish(.drop(.reservedVSID)) }
+        guard let domain = s.vsidIndex.find(UInt64(vsid)) else { return c.finish(.drop(.unknownVSID)) }
 
         let inner = gre + GREHeader.size
-        guard inner + EthernetHeader.size <= outerEnd else { return .finished(.drop(.malformed)) }
+        guard inner + EthernetHeader.size <= outerEnd else { return c.finish(.drop(.malformed)) }
         let innerEthernet = EthernetHeader(p + inner)
         let innerType = innerEthernet.etherType
         if innerType == EthernetHeader.etherTypeVLAN || innerType == EthernetHeader.etherTypeQinQ {
-            return .finished(.drop(.innerVLAN))
+            return c.finish(.drop(.innerVLAN))
         }
-        guard innerType == EthernetHeader.etherTypeIPv4 else { return .finished(.drop(.unsupported)) }
+        guard innerType == EthernetHeader.etherTypeIPv4 else { return c.finish(.drop(.unsupported)) }
         guard innerEthernet.destination.rawValue == s.domains[Int(domain)].gatewayMAC else {
-            return .finished(.drop(.notForUs))
+            return c.finish(.drop(.notForUs))
         }
         let innerIP = inner + EthernetHeader.size
         let innerEnd = validIPv4(p, offset: innerIP, end: outerEnd)
-        guard innerEnd > 0 else { return .finished(.drop(.malformed)) }
+        guard innerEnd > 0 else { return c.finish(.drop(.malformed)) }
 
-        var c = Classification()
         c.vsid = vsid
         c.ethernet = inner
-        if let drop = parseTransport(p, ip: innerIP, end: innerEnd, into: &c) { return .finished(.drop(drop)) }
+        if let drop = parseTransport(p, ip: innerIP, end: innerEnd, into: &c) { return c.finish(.drop(drop)) }
         let outerSource = outer.source.rawValue
         let sourceMAC = innerEthernet.source.rawValue
 
@@ -86,22 +95,21 @@ extension DataplaneWorker {
             // SPEC §3.3: the client must be who its lookup record says.
             guard let record = s.record(vsid: vsid, ca: c.source) ?? s.record(domain: domain, ca: c.source),
                   s.records[record].pa == outerSource, s.records[record].mac == sourceMAC
-            else { return .finished(.drop(.spoofed)) }
+            else { return c.finish(.drop(.spoofed)) }
             c.kind = .internalRequest
             c.listener = listener
             c.record = Int32(truncatingIfNeeded: record)
             c.hash = s.hasher.flowHash(protocolNumber: c.protocolNumber, clientIP: c.source, clientPort: c.sourcePort)
-            return c
+            return
         }
-        if listener == PolicySnapshot.noRuleForPort { return .finished(.drop(.noRule)) }
+        if listener == PolicySnapshot.noRuleForPort { return c.finish(.drop(.noRule)) }
         // SPEC §3.4: a reply must come from the DIP's host with the DIP's MAC.
         guard let record = s.record(vsid: vsid, ca: c.source),
               s.records[record].pa == outerSource, s.records[record].mac == sourceMAC
-        else { return .finished(.drop(.spoofed)) }
+        else { return c.finish(.drop(.spoofed)) }
         c.kind = .reply
         c.record = Int32(truncatingIfNeeded: record)
         c.hash = s.hasher.flowHash(protocolNumber: c.protocolNumber, clientIP: c.destination, clientPort: c.destinationPort)
-        return c
     }
 
     /// Checks an IPv4 header at `offset` (version, IHL, total length within `end`).

@@ -50,7 +50,7 @@ public struct DataplaneWorker: ~Copyable {
         snapshot: PolicySnapshot, now: UInt32
     ) {
         precondition(count <= Self.maximumBatch)
-        for i in 0..<count { scratch[i] = Self.classify(&packets[i], snapshot: snapshot) }
+        for i in 0..<count { Self.classify(&packets[i], into: &scratch[i], snapshot: snapshot) }
         finishBatch(packets, scratch, count: count, verdicts: verdicts, snapshot: snapshot, now: now)
     }
 

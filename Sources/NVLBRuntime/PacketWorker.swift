@@ -100,7 +100,7 @@ public struct PacketWorker: ~Copyable {
             for i in 0..<n {
                 let d = batch[i]
                 packets[i] = Packet(base: pool.pointer(d.slot), start: Int(d.start), length: Int(d.length))
-                classifications[i] = DataplaneWorker.classify(&packets[i], snapshot: policy)
+                DataplaneWorker.classify(&packets[i], into: &classifications[i], snapshot: policy)
             }
             finish(batch, count: n, policy: policy)
             moved += n
