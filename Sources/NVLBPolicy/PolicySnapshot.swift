@@ -256,13 +256,13 @@ public final class PolicySnapshot: Sendable {
     // MARK: Lookups used by the packet path
 
     /// The record of (VSID, CA), or nil.
-    @inlinable
+    @inlinable @inline(__always)
     public func record(vsid: UInt32, ca: UInt32) -> Int? {
         recordIndex.find(UInt64(vsid) << 32 | UInt64(ca)).map(Int.init)
     }
 
     /// The record of a CA in a routing domain (CAs are unique within a domain), or nil.
-    @inlinable
+    @inlinable @inline(__always)
     public func record(domain: Int32, ca: UInt32) -> Int? {
         domainCAIndex.find(UInt64(UInt32(bitPattern: domain)) << 32 | UInt64(ca)).map(Int.init)
     }
