@@ -88,6 +88,8 @@ def main():
     for server in servers:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     stop = threading.Event()
+    # A parent may have started us with these blocked; then SIGTERM would never arrive.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     print("%s: listening on %s ports %s" % (args.name, args.bind, args.port), file=sys.stderr, flush=True)
