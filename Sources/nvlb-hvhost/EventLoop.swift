@@ -61,7 +61,9 @@ struct EventLoop {
         writeStats()
     }
 
-    private mutating func drain(_ socket: PacketSocket, as port: HostPort, buffer: UnsafeMutableRawBufferPointer, now: UInt64)
+    private mutating func drain(
+        _ socket: PacketSocket, as port: HostPort, buffer: UnsafeMutableRawBufferPointer, now: UInt64
+    )
         throws
     {
         for _ in 0..<burst {

@@ -120,7 +120,8 @@ extension HVHost {
                     "nvlb-hvhost: PA \(policy.pa) at \(hostMAC) on \(underlay) (MTU \(mtu)), gateway \(policy.gatewayPA) at "
                         + "\(policy.gatewayUnderlayMAC); VMs: "
                         + policy.vms.map { "\($0.name) \($0.mac) on \($0.interface)" }.joined(separator: ", "))
-                var loop = EventLoop(hostSwitch: hostSwitch, underlay: underlaySocket, vmSockets: vmSockets, statsPath: stats)
+                var loop = EventLoop(
+                    hostSwitch: hostSwitch, underlay: underlaySocket, vmSockets: vmSockets, statsPath: stats)
                 try loop.run()
                 HVHost.printError("nvlb-hvhost \(policy.pa): stopped")
             } catch let exit as ExitCode {

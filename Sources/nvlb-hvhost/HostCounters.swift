@@ -70,7 +70,8 @@ struct HostCounters {
                 "frames_from_vm": counters.framesFromVM,
                 "frames_to_vm": counters.framesToVM,
                 "frames_from_gateway": counters.framesFromGateway,
-                "tcp_syns_in": Dictionary(uniqueKeysWithValues: counters.connectionsIn.map { (String($0.key), $0.value) }),
+                "tcp_syns_in": Dictionary(
+                    uniqueKeysWithValues: counters.connectionsIn.map { (String($0.key), $0.value) }),
             ]
         }
         let object: [String: Any] = [

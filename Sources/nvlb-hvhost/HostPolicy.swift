@@ -94,7 +94,8 @@ struct HostPolicy {
         var interfaces: Set<String> = []
         for argument in arguments {
             guard let domain = domainOfVSID[argument.vsid] else {
-                throw HostPolicyError("--vm \(argument.vsid):\(argument.ca): VSID \(argument.vsid) is in no routing domain")
+                throw HostPolicyError(
+                    "--vm \(argument.vsid):\(argument.ca): VSID \(argument.vsid) is in no routing domain")
             }
             guard let record = records[RecordKey(domain: domain, ca: argument.ca)], record.vsid == argument.vsid
             else {
@@ -103,12 +104,15 @@ struct HostPolicy {
             }
             guard record.pa == pa else {
                 throw HostPolicyError(
-                    "--vm \(argument.vsid):\(argument.ca): its lookup record names PA \(record.pa), not this host's \(pa)")
+                    "--vm \(argument.vsid):\(argument.ca): its lookup record names PA \(record.pa), not this host's \(pa)"
+                )
             }
             guard interfaces.insert(argument.interface).inserted else {
                 throw HostPolicyError("--vm: interface \(argument.interface) is given twice")
             }
-            vms.append(VM(vsid: argument.vsid, ca: argument.ca, mac: record.mac, interface: argument.interface, domain: domain))
+            vms.append(
+                VM(vsid: argument.vsid, ca: argument.ca, mac: record.mac, interface: argument.interface, domain: domain)
+            )
         }
     }
 

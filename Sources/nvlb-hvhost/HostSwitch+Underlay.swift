@@ -47,7 +47,8 @@ extension HostSwitch {
             else {
                 return drop(
                     .spoofed,
-                    "underlay: VSID \(vsid) inner \(sourceCA)/\(inner.source) from PA \(ip.source) matches no lookup record")
+                    "underlay: VSID \(vsid) inner \(sourceCA)/\(inner.source) from PA \(ip.source) matches no lookup record"
+                )
             }
         }
 

@@ -109,7 +109,9 @@ struct HostSwitch {
 
     /// `inner` (a whole Ethernet frame) in NVGRE to `pa` with key `vsid << 8 | flowID`, outer
     /// TOS copied from the inner packet, DF, TTL 64; sent, or queued until `pa` resolves.
-    mutating func encapsulate(_ inner: [UInt8], to pa: IPv4Address, vsid: UInt32, flowID: UInt8, tos: UInt8, now: UInt64) {
+    mutating func encapsulate(
+        _ inner: [UInt8], to pa: IPv4Address, vsid: UInt32, flowID: UInt8, tos: UInt8, now: UInt64
+    ) {
         let frame = FrameBuilder.encapsulate(
             inner: inner, outerSourceMAC: policy.mac, outerDestinationMAC: .zero, outerSource: policy.pa,
             outerDestination: pa, vsid: vsid, flowID: flowID, tos: tos, ttl: 64)

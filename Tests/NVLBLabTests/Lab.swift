@@ -33,8 +33,9 @@ enum LabEnvironment {
         guard FileManager.default.isExecutableFile(atPath: hostEmulator.path) else {
             return "nvlb-hvhost is not built (looked in \(binDirectory.path)); run 'swift build'"
         }
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
-            || (try? Shell.run(["python3", "--version"], timeout: 10).status) == 0
+        guard
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
+                || (try? Shell.run(["python3", "--version"], timeout: 10).status) == 0
         else { return "the lab needs python3 (the VMs' web servers)" }
         let probe = "nvlb-labprobe-\(getpid())"
         guard let added = try? Shell.run(["ip", "netns", "add", probe], timeout: 10), added.status == 0 else {
