@@ -177,6 +177,7 @@ final class Lab {
 
     /// Builds the lab (bounded: every process it starts exits after `lifetime` seconds).
     func up(lifetime: Int = 300) throws {
+        Self.removeStaleLabs()
         isUp = true
         let result = try Shell.run(
             [
@@ -204,6 +205,27 @@ final class Lab {
     deinit { down() }
 
     func namespace(_ name: String) -> String { prefix + name }
+
+    /// Tears down labs of earlier test processes that died before their clean-up (their
+    /// namespaces carry the dead process's pid: `nvlb-lab<pid><tag>-`).
+    static func removeStaleLabs() {
+        guard let list = try? Shell.run(["ip", "netns", "list"], timeout: 10) else { return }
+        var prefixes: Set<String> = []
+        for line in list.output.split(separator: "\n") {
+            let name = line.split(separator: " ").first.map(String.init) ?? ""
+            guard name.hasPrefix("nvlb-lab"), let dash = name.dropFirst(8).firstIndex(of: "-") else { continue }
+            let middle = name[name.index(name.startIndex, offsetBy: 8)..<dash]
+            guard let pid = Int32(middle.prefix(while: \.isNumber)), pid != getpid(), kill(pid, 0) != 0,
+                errno == ESRCH
+            else { continue }
+            prefixes.insert(String(name[...dash]))
+        }
+        for prefix in prefixes {
+            _ = try? Shell.run(
+                [LabEnvironment.labDirectory.appendingPathComponent("down.sh").path, "--prefix", prefix, "--quiet"],
+                timeout: 30)
+        }
+    }
 
     /// Runs `arguments` inside the lab namespace `name`.
     @discardableResult
