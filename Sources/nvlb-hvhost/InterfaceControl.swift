@@ -1,0 +1,86 @@
+import Glibc
+import NVLBWire
+
+/// Interface queries and settings through `ioctl` on a throw-away datagram socket: the MAC
+/// address, the MTU, and turning off the offloads that would hand a packet socket frames it
+/// cannot forward as they are.
+enum InterfaceControl {
+    // <linux/sockios.h>, <linux/ethtool.h>
+    private static let siocEthtool: UInt = 0x8946
+    private static let ethtoolSetRXChecksum: UInt32 = 0x15
+    private static let ethtoolSetTXChecksum: UInt32 = 0x17
+    private static let ethtoolSetScatterGather: UInt32 = 0x19
+    private static let ethtoolSetTSO: UInt32 = 0x1f
+    private static let ethtoolSetGSO: UInt32 = 0x24
+    private static let ethtoolSetGRO: UInt32 = 0x2c
+
+    /// The interface's hardware address.
+    static func macAddress(of interface: String) throws -> MACAddress {
+        var request = try self.request(for: interface)
+        try withControlSocket { fd in
+            guard ioctl(fd, UInt(SIOCGIFHWADDR), &request) == 0 else {
+                throw SystemCallError("ioctl(SIOCGIFHWADDR, \(interface))")
+            }
+        }
+        return withUnsafeBytes(of: &request.ifr_ifru.ifru_hwaddr.sa_data) { raw in
+            MACAddress(rawValue: raw.prefix(6).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+        }
+    }
+
+    /// The interface's MTU in bytes.
+    static func mtu(of interface: String) throws -> Int {
+        var request = try self.request(for: interface)
+        try withControlSocket { fd in
+            guard ioctl(fd, UInt(SIOCGIFMTU), &request) == 0 else {
+                throw SystemCallError("ioctl(SIOCGIFMTU, \(interface))")
+            }
+        }
+        return Int(request.ifr_ifru.ifru_mtu)
+    }
+
+    /// Turns off transmit and receive checksum offload, scatter-gather, TSO, GSO and GRO.
+    ///
+    /// A veth hands its peer's packet sockets what the sending stack produced: with these on,
+    /// TCP segments up to 64 KB with only the pseudo-header checksum filled in. With receive
+    /// checksumming on, the receiving stack also trusts any checksum a packet socket injected,
+    /// which would hide a load balancer's checksum errors; off, the kernel verifies them.
+    static func disableOffloads(of interface: String) throws {
+        let commands = [
+            ethtoolSetTSO, ethtoolSetGSO, ethtoolSetGRO, ethtoolSetScatterGather, ethtoolSetTXChecksum,
+            ethtoolSetRXChecksum,
+        ]
+        try withControlSocket { fd in
+            for command in commands {
+                var request = try self.request(for: interface)
+                var value: (cmd: UInt32, data: UInt32) = (command, 0)  // struct ethtool_value
+                let result = withUnsafeMutablePointer(to: &value) { pointer in
+                    request.ifr_ifru.ifru_data = UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: CChar.self)
+                    return ioctl(fd, siocEthtool, &request)
+                }
+                // A feature the driver cannot change (EOPNOTSUPP) is already off.
+                if result != 0 && errno != EOPNOTSUPP {
+                    throw SystemCallError("ioctl(SIOCETHTOOL 0x\(String(command, radix: 16)), \(interface))")
+                }
+            }
+        }
+    }
+
+    private static func request(for interface: String) throws -> ifreq {
+        var request = ifreq()
+        let name = Array(interface.utf8)
+        guard !name.isEmpty, name.count < Int(IFNAMSIZ) else {
+            throw SystemCallError("interface name '\(interface)'", errno: EINVAL)
+        }
+        withUnsafeMutableBytes(of: &request.ifr_ifrn.ifrn_name) { raw in
+            raw.copyBytes(from: name)
+        }
+        return request
+    }
+
+    private static func withControlSocket<T>(_ body: (Int32) throws -> T) throws -> T {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemCallError("socket(AF_INET)") }
+        defer { close(fd) }
+        return try body(fd)
+    }
+}

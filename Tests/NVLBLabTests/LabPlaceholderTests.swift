@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct LabPlaceholderTests {
-    @Test func targetBuilds() { #expect(Bool(true)) }
-}
