@@ -15,7 +15,7 @@ public enum NetworkNamespace {
     ///
     /// - Throws: ``LiveIOError`` when the namespace does not exist or `setns` is refused
     ///   (not root), or whatever `body` throws.
-    public static func run<R>(in name: String, _ body: () throws -> R) throws -> R {
+    public static func run<R: ~Copyable>(in name: String, _ body: () throws -> R) throws -> R {
         let original = try open("/proc/thread-self/ns/net", name: name)
         defer { PacketSocketCalls.closeDescriptor(original) }
         let target = try open("/var/run/netns/\(name)", name: name)
