@@ -126,7 +126,8 @@ public struct BatchTransmitter: ~Copyable {
         var waits = 0
         var sent = 0
         while offset < count {
-            let result = PacketSocketCalls.sendMultiple(socketDescriptor, messages + offset, count - offset, flags: flags)
+            let result = PacketSocketCalls.sendMultiple(
+                socketDescriptor, messages + offset, count - offset, flags: flags)
             counters.calls &+= 1
             if result > 0 {
                 offset += result

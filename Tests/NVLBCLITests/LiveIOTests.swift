@@ -159,7 +159,9 @@ import Testing
         try Self.withVethPair { namespace in
             var options = LiveCapture.Options()
             options.filter = "ether proto 0x88b5"
-            let capture = try NetworkNamespace.run(in: namespace) { try LiveCapture(interface: "nv0b", options: options) }
+            let capture = try NetworkNamespace.run(in: namespace) {
+                try LiveCapture(interface: "nv0b", options: options)
+            }
             var transmitter = try NetworkNamespace.run(in: namespace) { try BatchTransmitter(interface: "nv0a") }
             let short = Self.numberedFrame(1, length: 100)
             let long = Self.numberedFrame(2, length: 1500)
