@@ -24,7 +24,11 @@ import Testing
     }()
 
     @discardableResult
-    static func ip(_ arguments: String...) throws -> String {
+    static func ip(_ arguments: String...) throws -> String { try run(arguments) }
+
+    /// Runs `ip` with `arguments`; its output, or an error with it when it fails.
+    @discardableResult
+    static func run(_ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ipTool ?? "/usr/sbin/ip")
         process.arguments = arguments
@@ -299,4 +303,123 @@ import Testing
 final class LiveCaptureBox {
     let capture: LiveCapture
     init(_ capture: consuming LiveCapture) { self.capture = capture }
+}
+
+/// The live benchmark (SPEC §9, issue "live benchmark"): not a timed test. Runs only with
+/// `NVLB_LIVE_BENCH=1` (see `bench/live-bench.sh`), as root, in a release build.
+///
+/// Topology: namespace `gen` ─ veth ─ namespace `dut` ─ veth ─ namespace `sink`. A sendmmsg
+/// generator in `gen` blasts 60-byte UDP frames of 256 flows; the forwarder under test in
+/// `dut` forwards `d0` → `d1` unchanged; the figure is the sink interface's `rx_packets`
+/// delta over the measured seconds (after one second of warm-up). Each mode runs in turn
+/// in the same process, on the same topology, so the figures compare.
+@Suite(.serialized) struct LiveBenchmark {
+    static var enabled: Bool {
+        ProcessInfo.processInfo.environment["NVLB_LIVE_BENCH"] == "1" && LiveIOTests.namespacesAvailable
+    }
+
+    /// Thread-crossing result slot.
+    final class Box<T>: @unchecked Sendable {
+        var value: T?
+        let done = DispatchSemaphore(value: 0)
+    }
+
+    /// Runs `body` on a new thread inside namespace `namespace`.
+    static func spawn<T>(in namespace: String, _ body: @escaping @Sendable () throws -> T) -> Box<Result<T, any Error>> {
+        let box = Box<Result<T, any Error>>()
+        let thread = Thread {
+            box.value = Result { try NetworkNamespace.run(in: namespace) { try body() } }
+            box.done.signal()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+        return box
+    }
+
+    static func receivedPackets(_ namespace: String, _ interface: String) throws -> UInt64 {
+        try NetworkNamespace.run(in: namespace) { NetworkNamespace.statistics(interface: interface)?.receivedPackets }
+            ?? 0
+    }
+
+    @Test(.enabled(if: enabled, "set NVLB_LIVE_BENCH=1 and run as root (bench/live-bench.sh)"))
+    func forwardedMppsOverVeth() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let seconds = Double(environment["NVLB_LIVE_BENCH_SECONDS"] ?? "") ?? 5
+        let batch = Int(environment["NVLB_LIVE_BENCH_BATCH"] ?? "") ?? 256
+        let modes = (environment["NVLB_LIVE_BENCH_MODES"] ?? "naive,capture-inject,batched")
+            .split(separator: ",").compactMap { LiveForwarder.Mode(rawValue: String($0)) }
+        let tag = "\(getpid() % 100_000)"
+        let gen = "nvlb-lb-gen-\(tag)"
+        let dut = "nvlb-lb-dut-\(tag)"
+        let sink = "nvlb-lb-sink-\(tag)"
+        let ip = LiveIOTests.run
+        defer {
+            for namespace in [gen, dut, sink] { _ = try? ip(["netns", "del", namespace]) }
+        }
+        for namespace in [gen, dut, sink] {
+            _ = try ip(["netns", "add", namespace])
+            _ = try ip(["netns", "exec", namespace, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"])
+            _ = try ip(["netns", "exec", namespace, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"])
+        }
+        _ = try ip(["-n", gen, "link", "add", "g0", "type", "veth", "peer", "name", "d0", "netns", dut])
+        _ = try ip(["-n", dut, "link", "add", "d1", "type", "veth", "peer", "name", "s0", "netns", sink])
+        for (namespace, interface) in [(gen, "g0"), (dut, "d0"), (dut, "d1"), (sink, "s0")] {
+            _ = try ip(["-n", namespace, "link", "set", interface, "up"])
+        }
+
+        // 60-byte UDP frames (the Ethernet minimum), 256 flows, to a MAC nobody has.
+        let frames = (0..<256).map { flow in
+            FrameBuilder.udp(
+                srcMAC: MACAddress(rawValue: 0x02_00_00_00_00_01), dstMAC: MACAddress(rawValue: 0x02_00_00_00_00_02),
+                src: IPv4Address(203, 0, 113, UInt8(flow % 250 + 1)), dst: IPv4Address(131, 107, 10, 10),
+                sport: UInt16(10_000 + flow), dport: 80, payload: [UInt8](repeating: 0, count: 18))
+        }
+        let warmup = 1.0
+        var report: [String] = []
+        var json: [String] = []
+        for mode in modes {
+            let total = warmup + seconds + 0.5
+            let forwarder = Self.spawn(in: dut) {
+                try LiveForwarder.run(mode: mode, from: "d0", to: "d1", seconds: total, batch: batch)
+            }
+            Thread.sleep(forTimeInterval: 0.3)  // the forwarder opens its capture first
+            let generator = Self.spawn(in: gen) {
+                try LiveForwarder.generate(on: "g0", frames: frames, seconds: total - 0.3, batch: batch)
+            }
+            Thread.sleep(forTimeInterval: warmup)
+            let before = try Self.receivedPackets(sink, "s0")
+            let start = Date()
+            Thread.sleep(forTimeInterval: seconds)
+            let after = try Self.receivedPackets(sink, "s0")
+            let elapsed = Date().timeIntervalSince(start)
+            generator.done.wait()
+            forwarder.done.wait()
+            let generated = try generator.value!.get()
+            let forwarded = try forwarder.value!.get()
+            let mpps = Double(after - before) / elapsed / 1e6
+            let offered = Double(generated.sent) / generated.seconds / 1e6
+            let perCall = forwarded.transmitCalls == 0 ? 0 : Double(forwarded.sent) / Double(forwarded.transmitCalls)
+            report.append(
+                "\(mode.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0)) "
+                    + "forwarded \(String(format: "%.3f", mpps)) Mpps at the sink "
+                    + "(offered \(String(format: "%.3f", offered)) Mpps; forwarder read \(forwarded.received), "
+                    + "sent \(forwarded.sent), failed \(forwarded.failed), "
+                    + "\(String(format: "%.1f", perCall)) frames per transmit call)")
+            json.append(
+                "\"\(mode.rawValue)\": {\"mpps\": \(String(format: "%.4f", mpps)), "
+                    + "\"offered_mpps\": \(String(format: "%.4f", offered)), \"received\": \(forwarded.received), "
+                    + "\"sent\": \(forwarded.sent), \"failed\": \(forwarded.failed), "
+                    + "\"transmit_calls\": \(forwarded.transmitCalls)}")
+            #expect(forwarded.sent > 0)
+        }
+        let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        print("live benchmark: veth gen → dut → sink, 60-byte frames, \(seconds) s per mode, batch \(batch), \(cpus) CPUs")
+        for line in report { print("  " + line) }
+        let object =
+            "{\"seconds\": \(seconds), \"batch\": \(batch), \"cpus\": \(cpus), \(json.joined(separator: ", "))}"
+        print("live benchmark JSON: " + object)
+        if let path = environment["NVLB_LIVE_BENCH_OUTPUT"] {
+            try (object + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        }
+    }
 }
