@@ -43,7 +43,7 @@ let package = Package(
             swiftSettings: hotPathSettings),
 
         // MARK: I/O, threads, control
-        .target(name: "NVLBIO", dependencies: ["CPcap", "NVLBWire"]),
+        .target(name: "NVLBIO", dependencies: ["CPcap", "CNVLBShims", "NVLBWire"]),
         .target(
             name: "NVLBRuntime",
             dependencies: [

@@ -171,3 +171,96 @@ extension PacketTimestamp.Precision {
         }
     }
 }
+
+// MARK: - Live capture
+
+/// The live-capture calls (`pcap_create` … `pcap_inject`) used by ``LiveCapture`` and the
+/// naive forwarder. Each returns libpcap's status; ``LiveCapture`` turns failures into
+/// ``LiveIOError`` naming the interface.
+extension LibPcap {
+    /// `pcap_create`: an inactive handle on `interface`, or libpcap's error text.
+    static func create(interface: String) -> Result<OpaquePointer, LiveIOError> {
+        let (handle, message) = withErrorBuffer { errbuf in pcap_create(interface, errbuf) }
+        guard let handle else {
+            return .failure(LiveIOError(kind: .other, interface: interface, operation: "pcap_create", message: message))
+        }
+        return .success(handle)
+    }
+
+    /// `pcap_set_snaplen`; 0 or `PCAP_ERROR_ACTIVATED`.
+    static func setSnapshotLength(_ handle: OpaquePointer, _ bytes: Int32) -> Int32 { pcap_set_snaplen(handle, bytes) }
+
+    /// `pcap_set_promisc`.
+    static func setPromiscuous(_ handle: OpaquePointer, _ on: Bool) -> Int32 { pcap_set_promisc(handle, on ? 1 : 0) }
+
+    /// `pcap_set_immediate_mode`: deliver each frame as it arrives rather than per filled block.
+    static func setImmediateMode(_ handle: OpaquePointer, _ on: Bool) -> Int32 {
+        pcap_set_immediate_mode(handle, on ? 1 : 0)
+    }
+
+    /// `pcap_set_buffer_size`, in bytes (the kernel ring of a TPACKET_V3 capture).
+    static func setBufferSize(_ handle: OpaquePointer, _ bytes: Int32) -> Int32 { pcap_set_buffer_size(handle, bytes) }
+
+    /// `pcap_set_timeout`, in milliseconds (the block timeout when not in immediate mode).
+    static func setTimeout(_ handle: OpaquePointer, _ milliseconds: Int32) -> Int32 {
+        pcap_set_timeout(handle, milliseconds)
+    }
+
+    /// `pcap_activate`: 0, a warning (> 0) or an error (< 0); text in ``lastError(_:)``.
+    static func activate(_ handle: OpaquePointer) -> Int32 { pcap_activate(handle) }
+
+    /// `pcap_statustostr`: libpcap's name of a status code.
+    static func statusText(_ status: Int32) -> String { String(cString: pcap_statustostr(status)) }
+
+    /// `pcap_setdirection(PCAP_D_IN)`: see only frames received, not those sent on the interface.
+    static func setDirectionIn(_ handle: OpaquePointer) -> Int32 { pcap_setdirection(handle, PCAP_D_IN) }
+
+    /// `pcap_setnonblock`: 0 or -1 with the text.
+    static func setNonblocking(_ handle: OpaquePointer, _ on: Bool) -> (status: Int32, message: String) {
+        let (status, message) = withErrorBuffer { errbuf in pcap_setnonblock(handle, on ? 1 : 0, errbuf) }
+        return (status, message)
+    }
+
+    /// `pcap_get_selectable_fd`: the descriptor to `poll`, or -1.
+    static func selectableDescriptor(_ handle: OpaquePointer) -> Int32 { pcap_get_selectable_fd(handle) }
+
+    /// `pcap_fileno`: the capture's AF_PACKET socket.
+    static func descriptor(_ handle: OpaquePointer) -> Int32 { pcap_fileno(handle) }
+
+    /// `pcap_dispatch`: processes up to `count` frames (-1: one buffer's worth) through
+    /// `callback`; the number processed, 0 when none were ready, or a negative status.
+    @inline(__always)
+    static func dispatch(
+        _ handle: OpaquePointer, count: Int32, callback: pcap_handler, user: UnsafeMutablePointer<UInt8>?
+    ) -> Int32 {
+        pcap_dispatch(handle, count, callback, user)
+    }
+
+    /// `pcap_breakloop`.
+    static func breakLoop(_ handle: OpaquePointer) { pcap_breakloop(handle) }
+
+    /// `pcap_stats`: frames received by the filter, dropped for lack of buffer space, and
+    /// dropped by the interface; nil when unsupported.
+    static func statistics(_ handle: OpaquePointer) -> (received: UInt32, dropped: UInt32, interfaceDropped: UInt32)? {
+        var stats = pcap_stat()
+        guard pcap_stats(handle, &stats) == 0 else { return nil }
+        return (stats.ps_recv, stats.ps_drop, stats.ps_ifdrop)
+    }
+
+    /// `pcap_compile` + `pcap_setfilter` (optimised, netmask unknown): 0, or -1 with the text.
+    static func setFilter(_ handle: OpaquePointer, _ expression: String) -> (status: Int32, message: String) {
+        var program = bpf_program()
+        guard pcap_compile(handle, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+            return (-1, lastError(handle))
+        }
+        defer { pcap_freecode(&program) }
+        guard pcap_setfilter(handle, &program) == 0 else { return (-1, lastError(handle)) }
+        return (0, "")
+    }
+
+    /// `pcap_inject`: one `send()` of one frame; the bytes written or -1.
+    @inline(__always)
+    static func inject(_ handle: OpaquePointer, _ bytes: UnsafeRawPointer, _ length: Int) -> Int32 {
+        pcap_inject(handle, bytes, length)
+    }
+}

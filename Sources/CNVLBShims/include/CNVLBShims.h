@@ -30,4 +30,56 @@ int nvlb_allowed_cpus(int32_t *cpus, int capacity);
 /// Linux allows. Returns 0 or an errno value.
 int nvlb_set_current_thread_name(const char *name);
 
+// MARK: Packet sockets (packet_socket.c): AF_PACKET, PACKET_FANOUT, sendmmsg, setns.
+// Every function returns its result (>= 0) or a negated errno value: no errno to read.
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+/// Layout of glibc's `struct mmsghdr` (GNU-only, so invisible to Swift): one message of a
+/// `sendmmsg` batch. `msg_len` receives the bytes sent.
+typedef struct nvlb_mmsghdr {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+} nvlb_mmsghdr;
+
+/// `if_nametoindex`: the interface index, or 0 when no such interface exists.
+unsigned int nvlb_interface_index(const char *name);
+
+/// A send-only `AF_PACKET`/`SOCK_RAW` socket bound to `ifindex` (protocol 0: the kernel
+/// delivers no received frames to it). Returns the descriptor or -errno.
+int nvlb_packet_socket_open(int ifindex);
+
+/// `setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS)`: frames skip the qdisc layer. 0 or -errno.
+int nvlb_packet_socket_set_qdisc_bypass(int fd, int enabled);
+
+/// `setsockopt(SOL_SOCKET, SO_SNDBUF)` (or `SO_SNDBUFFORCE` when `force`). 0 or -errno.
+int nvlb_socket_set_send_buffer(int fd, int bytes, int force);
+
+/// Joins `fd` (an AF_PACKET socket, e.g. `pcap_fileno`) to fanout group `group_id` with
+/// `mode` (NVLB_FANOUT_*) and `flags` (NVLB_FANOUT_FLAG_*). 0 or -errno.
+int nvlb_packet_fanout_join(int fd, uint16_t group_id, uint16_t mode, uint16_t flags);
+
+/// `PACKET_FANOUT_*` modes and flags (linux/if_packet.h).
+enum {
+    NVLB_FANOUT_HASH = 0,
+    NVLB_FANOUT_LB = 1,
+    NVLB_FANOUT_CPU = 2,
+    NVLB_FANOUT_ROLLOVER = 3,
+    NVLB_FANOUT_RND = 4,
+    NVLB_FANOUT_QM = 5,
+    NVLB_FANOUT_FLAG_ROLLOVER = 0x1000,
+    NVLB_FANOUT_FLAG_UNIQUEID = 0x2000,
+    NVLB_FANOUT_FLAG_DEFRAG = 0x8000,
+};
+
+/// `sendmmsg(fd, vec, vlen, flags)`: frames sent (a prefix of the batch) or -errno.
+int nvlb_sendmmsg(int fd, nvlb_mmsghdr *vec, unsigned int vlen, int flags);
+
+/// `MSG_DONTWAIT`.
+int nvlb_msg_dontwait(void);
+
+/// `setns(fd, CLONE_NEWNET)` for the calling thread only. 0 or -errno.
+int nvlb_enter_network_namespace(int fd);
+
 #endif

@@ -1,0 +1,425 @@
+import Foundation
+import NVLBIO
+import NVLBWire
+import Testing
+
+/// Live I/O on real (virtual) interfaces: a veth pair inside a network namespace made for
+/// the test, removed afterwards whatever happens. Needs root and `ip netns`; skipped with a
+/// message otherwise.
+@Suite(.serialized) struct LiveIOTests {
+    // MARK: Fixtures
+
+    /// `ip`, when this machine has it.
+    static let ipTool: String? = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
+
+    /// Root and `ip` are there, and a namespace can be made (not in an unprivileged container).
+    static let namespacesAvailable: Bool = {
+        guard getuid() == 0, ipTool != nil else { return false }
+        let name = "nvlb-probe-\(getpid())"
+        guard (try? ip("netns", "add", name)) != nil else { return false }
+        _ = try? ip("netns", "del", name)
+        return true
+    }()
+
+    @discardableResult
+    static func ip(_ arguments: String...) throws -> String { try run(arguments) }
+
+    /// Runs `ip` with `arguments`; its output, or an error with it when it fails.
+    @discardableResult
+    static func run(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ipTool ?? "/usr/sbin/ip")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw LiveIOError(
+                kind: .other, interface: arguments.joined(separator: " "), operation: "ip", message: text)
+        }
+        return text
+    }
+
+    /// Runs `body(namespace)` with a new namespace holding an up veth pair `nv0a` ↔ `nv0b`
+    /// (IPv6 off, so the kernel sends nothing on its own); deletes the namespace (and the
+    /// pair) afterwards, also when `body` throws.
+    static func withVethPair(_ body: (String) throws -> Void) throws {
+        let namespace = "nvlb-test-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
+        try ip("netns", "add", namespace)
+        defer { _ = try? ip("netns", "del", namespace) }
+        try ip("netns", "exec", namespace, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+        try ip("netns", "exec", namespace, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
+        try ip("-n", namespace, "link", "add", "nv0a", "type", "veth", "peer", "name", "nv0b")
+        try ip("-n", namespace, "link", "set", "nv0a", "up")
+        try ip("-n", namespace, "link", "set", "nv0b", "up")
+        try body(namespace)
+    }
+
+    /// Ethertype of the test frames (IEEE local experimental).
+    static let testEtherType: UInt16 = 0x88B5
+
+    /// A 60-byte frame of `testEtherType` carrying `sequence` in its first payload bytes.
+    static func numberedFrame(_ sequence: UInt32, length: Int = 60) -> [UInt8] {
+        var payload = [UInt8](repeating: 0xA5, count: length - 14)
+        withUnsafeBytes(of: sequence.bigEndian) { payload.replaceSubrange(0..<4, with: $0) }
+        return FrameBuilder.ethernet(
+            destination: MACAddress(rawValue: 0x02_00_00_00_00_0B), source: MACAddress(rawValue: 0x02_00_00_00_00_0A),
+            etherType: testEtherType, payload: payload)
+    }
+
+    /// Sends `frames` with `transmitter` (copied into buffers first: `append` keeps pointers
+    /// until the flush) and flushes.
+    static func send(_ frames: [[UInt8]], with transmitter: inout BatchTransmitter) {
+        let buffers = FrameBuffers(count: frames.count, slotSize: 2048, headroom: 0)
+        for (i, frame) in frames.enumerated() {
+            frame.withUnsafeBytes { buffers.slots.frame(i).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            transmitter.append(buffers.slots.frame(i), length: frame.count)
+        }
+        transmitter.flush()
+    }
+
+    /// Receives until `expected` frames arrived or `seconds` passed; returns the frames.
+    static func receiveAll(
+        _ capture: borrowing LiveCapture, expected: Int, seconds: Double = 5
+    ) throws -> [[UInt8]] {
+        let buffers = FrameBuffers(count: 64)
+        var frames: [[UInt8]] = []
+        let deadline = Date().addingTimeInterval(seconds)
+        while frames.count < expected, Date() < deadline {
+            let count = try capture.receive(into: buffers.slots, maxFrames: 64, timeoutMilliseconds: 50)
+            for i in 0..<count {
+                frames.append(
+                    Array(UnsafeRawBufferPointer(start: buffers.slots.frame(i), count: buffers.slots.lengths[i])))
+            }
+        }
+        return frames
+    }
+
+    // MARK: Errors
+
+    @Test func missingInterfaceIsNamedInTheError() throws {
+        let error = #expect(throws: LiveIOError.self) { _ = try LiveCapture(interface: "nvlb-nope0") }
+        #expect(error?.kind == .noSuchDevice)
+        #expect(error?.description.contains("nvlb-nope0") == true)
+        #expect(error?.description.contains("no such device") == true)
+        let sendError = #expect(throws: LiveIOError.self) { _ = try BatchTransmitter(interface: "nvlb-nope0") }
+        #expect(sendError?.kind == .noSuchDevice)
+        #expect(sendError?.description.contains("nvlb-nope0") == true)
+    }
+
+    @Test(.enabled(if: namespacesAvailable, "needs root and network namespaces (ip netns)"))
+    func missingNamespaceIsAnError() {
+        let error = #expect(throws: LiveIOError.self) { try NetworkNamespace.run(in: "nvlb-no-such-ns") {} }
+        #expect(error?.kind == .noSuchDevice)
+    }
+
+    // MARK: Round trip
+
+    @Test(.enabled(if: namespacesAvailable, "needs root and network namespaces (ip netns)"))
+    func batchTransmitterFramesAllReachLiveCapture() throws {
+        try Self.withVethPair { namespace in
+            let filter = "ether proto 0x88b5"
+            var options = LiveCapture.Options(fanout: PacketFanout(groupID: 0x4e56))
+            options.filter = filter
+            var ownOptions = LiveCapture.Options()
+            ownOptions.filter = filter
+            let receiver = try NetworkNamespace.run(in: namespace) {
+                try LiveCapture(interface: "nv0b", options: options)
+            }
+            var transmitter = try NetworkNamespace.run(in: namespace) {
+                try BatchTransmitter(interface: "nv0a", capacity: 64)
+            }
+            let senderSide = try NetworkNamespace.run(in: namespace) {
+                try LiveCapture(interface: "nv0a", options: ownOptions)
+            }
+            #expect(receiver.warnings.isEmpty)
+
+            let total = 2000
+            let frames = (0..<total).map { Self.numberedFrame(UInt32($0), length: 60 + $0 % 1400) }
+            var received: [[UInt8]] = []
+            for chunk in stride(from: 0, to: total, by: 64) {
+                Self.send(Array(frames[chunk..<min(total, chunk + 64)]), with: &transmitter)
+                received += try Self.receiveAll(receiver, expected: min(total, chunk + 64) - chunk, seconds: 2)
+            }
+            #expect(transmitter.counters.framesSent == UInt64(total))
+            #expect(transmitter.counters.framesFailed == 0)
+            #expect(received.count == total)
+            #expect(received == frames)
+            #expect(receiver.truncatedFrames == 0)
+            // PCAP_D_IN: the sender's own capture does not see what it sent.
+            #expect(try Self.receiveAll(senderSide, expected: 1, seconds: 0.2).isEmpty)
+            _ = consume senderSide
+        }
+    }
+
+    @Test(.enabled(if: namespacesAvailable, "needs root and network namespaces (ip netns)"))
+    func framesLandAfterTheHeadroomAndLongOnesAreTruncated() throws {
+        try Self.withVethPair { namespace in
+            var options = LiveCapture.Options()
+            options.filter = "ether proto 0x88b5"
+            let capture = try NetworkNamespace.run(in: namespace) {
+                try LiveCapture(interface: "nv0b", options: options)
+            }
+            var transmitter = try NetworkNamespace.run(in: namespace) { try BatchTransmitter(interface: "nv0a") }
+            let short = Self.numberedFrame(1, length: 100)
+            let long = Self.numberedFrame(2, length: 1500)
+            Self.send([short, long], with: &transmitter)
+
+            let buffers = FrameBuffers(count: 4, slotSize: 1024, headroom: 64)
+            var count = 0
+            let deadline = Date().addingTimeInterval(3)
+            while count < 2, Date() < deadline {
+                count += try capture.receive(
+                    into: buffers.slots, startingAt: count, maxFrames: 2 - count, timeoutMilliseconds: 50)
+            }
+            #expect(count == 2)
+            let slots = buffers.slots
+            #expect(slots.lengths[0] == 100)
+            #expect(Array(UnsafeRawBufferPointer(start: slots.frame(0), count: 100)) == short)
+            #expect(UnsafeRawBufferPointer(start: slots.slot(0), count: 64).allSatisfy { $0 == 0 })
+            #expect(slots.lengths[1] == 1024 - 64)
+            #expect(Array(UnsafeRawBufferPointer(start: slots.frame(1), count: 960)) == Array(long[0..<960]))
+            #expect(capture.truncatedFrames == 1)
+        }
+    }
+
+    // MARK: Fanout
+
+    /// Which of `captures` each frame landed in, keyed by the frame's bytes.
+    static func membership(_ captures: borrowing [LiveCaptureBox], expected: Int) throws -> [[UInt8]: Int] {
+        var result: [[UInt8]: Int] = [:]
+        let deadline = Date().addingTimeInterval(3)
+        while result.count < expected, Date() < deadline {
+            for (index, box) in captures.enumerated() {
+                for frame in try receiveAll(box.capture, expected: 1, seconds: 0.01) { result[frame] = index }
+            }
+        }
+        return result
+    }
+
+    @Test(.enabled(if: namespacesAvailable, "needs root and network namespaces (ip netns)"))
+    func fanoutHashKeepsBothDirectionsOfAFlowTogether() throws {
+        try Self.withVethPair { namespace in
+            var options = LiveCapture.Options(fanout: PacketFanout(groupID: 7, mode: .hash))
+            options.filter = "ip"
+            let captures = try NetworkNamespace.run(in: namespace) {
+                [
+                    LiveCaptureBox(try LiveCapture(interface: "nv0b", options: options)),
+                    LiveCaptureBox(try LiveCapture(interface: "nv0b", options: options)),
+                ]
+            }
+            var transmitter = try NetworkNamespace.run(in: namespace) { try BatchTransmitter(interface: "nv0a") }
+            let macA = MACAddress(rawValue: 0x02_00_00_00_00_0A)
+            let macB = MACAddress(rawValue: 0x02_00_00_00_00_0B)
+            let client = IPv4Address(203, 0, 113, 9)
+            let server = IPv4Address(10, 1, 6, 21)
+            let vip = IPv4Address(131, 107, 10, 10)
+            let hostPA = IPv4Address(192, 168, 6, 4)
+            let nvlbPA = IPv4Address(192, 168, 6, 2)
+
+            /// Sends each pair and returns the fraction of pairs whose two frames reached the
+            /// same member, and how many frames each member got.
+            func measure(_ pairs: [([UInt8], [UInt8])]) throws -> (symmetric: Double, perMember: [Int]) {
+                let frames = pairs.flatMap { [$0.0, $0.1] }
+                Self.send(frames, with: &transmitter)
+                let landed = try Self.membership(captures, expected: frames.count)
+                #expect(landed.count == frames.count)
+                let together = pairs.filter { landed[$0.0] != nil && landed[$0.0] == landed[$0.1] }.count
+                let perMember = (0..<captures.count).map { member in landed.values.filter { $0 == member }.count }
+                return (Double(together) / Double(pairs.count), perMember)
+            }
+
+            let ports = (0..<64).map { UInt16(40000 + $0 * 17) }
+            // Plain 5-tuple, both directions (the external side without NAT).
+            let plain = ports.map { port in
+                (
+                    FrameBuilder.udp(srcMAC: macA, dstMAC: macB, src: client, dst: server, sport: port, dport: 80),
+                    FrameBuilder.udp(srcMAC: macB, dstMAC: macA, src: server, dst: client, sport: 80, dport: port)
+                )
+            }
+            let plainResult = try measure(plain)
+            #expect(plainResult.symmetric == 1.0)
+            #expect(plainResult.perMember.allSatisfy { $0 > 0 })
+
+            // Across nvlb's NAT: client → VIP in, DIP → client back (SPEC §3.1/§3.2).
+            let natted = ports.map { port in
+                (
+                    FrameBuilder.udp(srcMAC: macA, dstMAC: macB, src: client, dst: vip, sport: port, dport: 80),
+                    FrameBuilder.encapsulate(
+                        inner: FrameBuilder.udp(
+                            srcMAC: macA, dstMAC: macB, src: server, dst: client, sport: 80, dport: port),
+                        outerSourceMAC: macA, outerDestinationMAC: macB, outerSource: hostPA,
+                        outerDestination: nvlbPA, vsid: 5001, flowID: UInt8(truncatingIfNeeded: port))
+                )
+            }
+            let natResult = try measure(natted)
+
+            // NVGRE both ways between the same PAs with the same key (no NAT inside).
+            let tunnelled = ports.map { port in
+                (
+                    FrameBuilder.encapsulate(
+                        inner: FrameBuilder.udp(
+                            srcMAC: macA, dstMAC: macB, src: client, dst: server, sport: port, dport: 80),
+                        outerSourceMAC: macA, outerDestinationMAC: macB, outerSource: hostPA,
+                        outerDestination: nvlbPA, vsid: 5001),
+                    FrameBuilder.encapsulate(
+                        inner: FrameBuilder.udp(
+                            srcMAC: macB, dstMAC: macA, src: server, dst: client, sport: 80, dport: port),
+                        outerSourceMAC: macB, outerDestinationMAC: macA, outerSource: nvlbPA,
+                        outerDestination: hostPA, vsid: 5001)
+                )
+            }
+            let tunnelResult = try measure(tunnelled)
+            print(
+                "PACKET_FANOUT_HASH, 2 members, 64 flows: plain 5-tuple both directions \(plainResult.symmetric * 100)% "
+                    + "together \(plainResult.perMember); across NAT \(natResult.symmetric * 100)% together; "
+                    + "NVGRE same key both directions \(tunnelResult.symmetric * 100)% together")
+        }
+    }
+
+    @Test(.enabled(if: namespacesAvailable, "needs root and network namespaces (ip netns)"))
+    func fanoutGroupWithAnotherModeIsRefused() throws {
+        try Self.withVethPair { namespace in
+            try NetworkNamespace.run(in: namespace) {
+                let first = try LiveCapture(interface: "nv0b", options: .init(fanout: PacketFanout(groupID: 9)))
+                let error = #expect(throws: LiveIOError.self) {
+                    _ = try LiveCapture(
+                        interface: "nv0b", options: .init(fanout: PacketFanout(groupID: 9, mode: .roundRobin)))
+                }
+                #expect(error?.operation.contains("PACKET_FANOUT") == true)
+                _ = consume first
+            }
+        }
+    }
+}
+
+/// A class box so that non-copyable captures can sit in an array.
+final class LiveCaptureBox {
+    let capture: LiveCapture
+    init(_ capture: consuming LiveCapture) { self.capture = capture }
+}
+
+/// The live benchmark (SPEC §9, issue "live benchmark"): not a timed test. Runs only with
+/// `NVLB_LIVE_BENCH=1` (see `bench/live-bench.sh`), as root, in a release build.
+///
+/// Topology: namespace `gen` ─ veth ─ namespace `dut` ─ veth ─ namespace `sink`. A sendmmsg
+/// generator in `gen` blasts 60-byte UDP frames of 256 flows; the forwarder under test in
+/// `dut` forwards `d0` → `d1` unchanged; the figure is the sink interface's `rx_packets`
+/// delta over the measured seconds (after one second of warm-up). Each mode runs in turn
+/// in the same process, on the same topology, so the figures compare.
+@Suite(.serialized) struct LiveBenchmark {
+    static var enabled: Bool {
+        ProcessInfo.processInfo.environment["NVLB_LIVE_BENCH"] == "1" && LiveIOTests.namespacesAvailable
+    }
+
+    /// Thread-crossing result slot.
+    final class Box<T>: @unchecked Sendable {
+        var value: T?
+        let done = DispatchSemaphore(value: 0)
+    }
+
+    /// Runs `body` on a new thread inside namespace `namespace`.
+    static func spawn<T>(in namespace: String, _ body: @escaping @Sendable () throws -> T) -> Box<Result<T, any Error>> {
+        let box = Box<Result<T, any Error>>()
+        let thread = Thread {
+            box.value = Result { try NetworkNamespace.run(in: namespace) { try body() } }
+            box.done.signal()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+        return box
+    }
+
+    static func receivedPackets(_ namespace: String, _ interface: String) throws -> UInt64 {
+        try NetworkNamespace.run(in: namespace) { NetworkNamespace.statistics(interface: interface)?.receivedPackets }
+            ?? 0
+    }
+
+    @Test(.enabled(if: enabled, "set NVLB_LIVE_BENCH=1 and run as root (bench/live-bench.sh)"))
+    func forwardedMppsOverVeth() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let seconds = Double(environment["NVLB_LIVE_BENCH_SECONDS"] ?? "") ?? 5
+        let batch = Int(environment["NVLB_LIVE_BENCH_BATCH"] ?? "") ?? 256
+        let modes = (environment["NVLB_LIVE_BENCH_MODES"] ?? "naive,capture-inject,batched")
+            .split(separator: ",").compactMap { LiveForwarder.Mode(rawValue: String($0)) }
+        let tag = "\(getpid() % 100_000)"
+        let gen = "nvlb-lb-gen-\(tag)"
+        let dut = "nvlb-lb-dut-\(tag)"
+        let sink = "nvlb-lb-sink-\(tag)"
+        let ip = LiveIOTests.run
+        defer {
+            for namespace in [gen, dut, sink] { _ = try? ip(["netns", "del", namespace]) }
+        }
+        for namespace in [gen, dut, sink] {
+            _ = try ip(["netns", "add", namespace])
+            _ = try ip(["netns", "exec", namespace, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"])
+            _ = try ip(["netns", "exec", namespace, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"])
+        }
+        _ = try ip(["-n", gen, "link", "add", "g0", "type", "veth", "peer", "name", "d0", "netns", dut])
+        _ = try ip(["-n", dut, "link", "add", "d1", "type", "veth", "peer", "name", "s0", "netns", sink])
+        for (namespace, interface) in [(gen, "g0"), (dut, "d0"), (dut, "d1"), (sink, "s0")] {
+            _ = try ip(["-n", namespace, "link", "set", interface, "up"])
+        }
+
+        // 60-byte UDP frames (the Ethernet minimum), 256 flows, to a MAC nobody has.
+        let frames = (0..<256).map { flow in
+            FrameBuilder.udp(
+                srcMAC: MACAddress(rawValue: 0x02_00_00_00_00_01), dstMAC: MACAddress(rawValue: 0x02_00_00_00_00_02),
+                src: IPv4Address(203, 0, 113, UInt8(flow % 250 + 1)), dst: IPv4Address(131, 107, 10, 10),
+                sport: UInt16(10_000 + flow), dport: 80, payload: [UInt8](repeating: 0, count: 18))
+        }
+        let warmup = 1.0
+        var report: [String] = []
+        var json: [String] = []
+        for mode in modes {
+            let total = warmup + seconds + 0.5
+            let forwarder = Self.spawn(in: dut) {
+                try LiveForwarder.run(mode: mode, from: "d0", to: "d1", seconds: total, batch: batch)
+            }
+            Thread.sleep(forTimeInterval: 0.3)  // the forwarder opens its capture first
+            let generator = Self.spawn(in: gen) {
+                try LiveForwarder.generate(on: "g0", frames: frames, seconds: total - 0.3, batch: batch)
+            }
+            Thread.sleep(forTimeInterval: warmup)
+            let before = try Self.receivedPackets(sink, "s0")
+            let start = Date()
+            Thread.sleep(forTimeInterval: seconds)
+            let after = try Self.receivedPackets(sink, "s0")
+            let elapsed = Date().timeIntervalSince(start)
+            generator.done.wait()
+            forwarder.done.wait()
+            let generated = try generator.value!.get()
+            let forwarded = try forwarder.value!.get()
+            let mpps = Double(after - before) / elapsed / 1e6
+            let offered = Double(generated.sent) / generated.seconds / 1e6
+            let perCall = forwarded.transmitCalls == 0 ? 0 : Double(forwarded.sent) / Double(forwarded.transmitCalls)
+            report.append(
+                "\(mode.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0)) "
+                    + "forwarded \(String(format: "%.3f", mpps)) Mpps at the sink "
+                    + "(offered \(String(format: "%.3f", offered)) Mpps; forwarder read \(forwarded.received), "
+                    + "sent \(forwarded.sent), failed \(forwarded.failed), "
+                    + "\(String(format: "%.1f", perCall)) frames per transmit call)")
+            json.append(
+                "\"\(mode.rawValue)\": {\"mpps\": \(String(format: "%.4f", mpps)), "
+                    + "\"offered_mpps\": \(String(format: "%.4f", offered)), \"received\": \(forwarded.received), "
+                    + "\"sent\": \(forwarded.sent), \"failed\": \(forwarded.failed), "
+                    + "\"transmit_calls\": \(forwarded.transmitCalls)}")
+            #expect(forwarded.sent > 0)
+        }
+        let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        print("live benchmark: veth gen → dut → sink, 60-byte frames, \(seconds) s per mode, batch \(batch), \(cpus) CPUs")
+        for line in report { print("  " + line) }
+        let object =
+            "{\"seconds\": \(seconds), \"batch\": \(batch), \"cpus\": \(cpus), \(json.joined(separator: ", "))}"
+        print("live benchmark JSON: " + object)
+        if let path = environment["NVLB_LIVE_BENCH_OUTPUT"] {
+            try (object + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        }
+    }
+}
