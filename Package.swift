@@ -61,6 +61,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                "CNVLBShims",
             ]),
         // Lab tool: a user-space Hyper-V host (NVGRE endpoint) for end-to-end tests.
         .executableTarget(

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <time.h>
 #include "CNVLBShims.h"
 
@@ -60,4 +61,13 @@ int nvlb_set_current_thread_name(const char *name) {
     for (; i < sizeof(truncated) - 1 && name[i] != '\0'; i++) truncated[i] = name[i];
     truncated[i] = '\0';
     return pthread_setname_np(pthread_self(), truncated);
+}
+
+void nvlb_unblock_signals(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }

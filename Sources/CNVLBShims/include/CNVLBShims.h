@@ -21,6 +21,10 @@ uint64_t nvlb_thread_cpu_nanoseconds(void);
 /// Monotonic clock, in nanoseconds.
 uint64_t nvlb_monotonic_nanoseconds(void);
 
+/// Unblocks SIGHUP, SIGINT and SIGTERM for the calling thread (a parent may have
+/// started the process with them blocked).
+void nvlb_unblock_signals(void);
+
 /// The CPUs the calling thread may run on (its `sched_getaffinity` mask), ascending.
 /// Writes at most `capacity` CPU numbers into `cpus` and returns how many CPUs the mask
 /// holds (which may exceed `capacity`: call again with a larger buffer), or -errno.

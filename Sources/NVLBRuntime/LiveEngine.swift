@@ -1,0 +1,305 @@
+import CNVLBShims
+import Foundation
+import Logging
+import NVLBDataplane
+import NVLBIO
+import NVLBPolicy
+import Synchronization
+
+/// `nvlb run` (SPEC §6, §8): workers pinned to CPUs of the NIC's NUMA node, each with
+/// its own libpcap capture of the underlay (and external) interface in one
+/// `PACKET_FANOUT` group, its own batched transmitters, flow table and counters.
+/// Frames the kernel spreads to a worker that does not own their flow are copied to
+/// the owner through a lock-free SPSC ring. The policy is published by one pointer
+/// swap (`reload`); workers pick it up between batches.
+public final class LiveEngine: @unchecked Sendable {
+    public let configuration: PolicyConfiguration
+    public let placement: WorkerPlacement
+    let logger: Logger
+    let quiescence: QuiescentState
+    let publisher: SnapshotPublisher<PolicySnapshot>
+    let stopFlag = StopFlag()
+    /// `handoffs[owner][source]`.
+    let handoffs: [[FrameHandoff]]
+    /// Latest counters of each worker (copied by the worker about once a second).
+    let latest: Mutex<[CounterSnapshot]>
+    let extra: Mutex<[WorkerIOCounters]>
+    let failures = Mutex<[String]>([])
+    var threads: [WorkerThread] = []
+
+    /// Frames per receive batch.
+    public static let batch = 64
+    /// Largest frame received (a 9,216-byte MTU frame fits).
+    public static let frameCapacity = 9_600
+
+    /// I/O figures of a worker, besides the data plane counters.
+    public struct WorkerIOCounters: Sendable, Equatable {
+        public var transmitted: UInt64 = 0
+        public var transmitFailures: UInt64 = 0
+        public var handoffOverflows: UInt64 = 0
+        public var truncated: UInt64 = 0
+        public var kernelDrops: UInt64 = 0
+    }
+
+    /// Plans placement and checks that the interfaces can be captured (a clear error
+    /// for a missing interface or a lack of permission), without starting workers.
+    public init(configuration: PolicyConfiguration, workers: Int?, logger: Logger) throws {
+        guard let underlay = configuration.underlay.interface else {
+            throw LiveEngineError("underlay.interface is required for nvlb run")
+        }
+        self.configuration = configuration
+        self.logger = logger
+        let count: WorkerCount = workers.map { .count($0) } ?? {
+            switch configuration.balancer.workers {
+            case .auto: return .auto
+            case .count(let n): return .count(n)
+            }
+        }()
+        placement = WorkerPlacement.plan(workers: count, interface: underlay)
+        let n = placement.slots.count
+        quiescence = QuiescentState(workerCount: n)
+        publisher = SnapshotPublisher(initial: PolicySnapshot(configuration: configuration), quiescentState: quiescence)
+        handoffs = (0..<n).map { _ in
+            (0..<n).map { _ in FrameHandoff(capacity: 1024, batch: Self.batch, frameCapacity: Self.frameCapacity) }
+        }
+        latest = Mutex([CounterSnapshot](repeating: CounterSnapshot(), count: n))
+        extra = Mutex([WorkerIOCounters](repeating: WorkerIOCounters(), count: n))
+        for interface in Set([underlay, configuration.external?.interface].compactMap { $0 }) {
+            do {
+                _ = try LiveCapture(interface: interface, options: .init())
+            } catch {
+                throw LiveEngineError("cannot capture on \(interface): \(error)")
+            }
+        }
+    }
+
+    /// Starts the workers. Throws when a worker cannot open its capture or transmitter.
+    public func start() throws {
+        placement.log(to: logger)
+        let fanoutGroup = UInt16(truncatingIfNeeded: getpid())
+        let started = Barrier(parties: placement.slots.count + 1)
+        for slot in placement.slots {
+            let thread = try WorkerThread.start(index: slot.index, cpu: slot.cpu) { [self] in
+                run(slot: slot, fanoutGroup: fanoutGroup, started: started)
+            }
+            if case .failed = thread.pinning { logger.warning("worker \(slot.index): \(thread.pinning)") }
+            threads.append(thread)
+        }
+        started.wait()
+        let problems = failures.withLock { $0 }
+        if !problems.isEmpty {
+            stop()
+            throw LiveEngineError(problems.joined(separator: "; "))
+        }
+    }
+
+    /// Publishes a new policy: workers use it from their next batch; the old one is
+    /// freed after every worker passed a quiescent point. Never blocks the workers.
+    public func reload(_ configuration: PolicyConfiguration) {
+        publisher.publish(PolicySnapshot(configuration: configuration))
+    }
+
+    /// The current policy's configuration.
+    public var currentConfiguration: PolicyConfiguration { publisher.snapshot().configuration }
+
+    /// Stops and joins the workers.
+    public func stop() {
+        stopFlag.value.store(true, ordering: .releasing)
+        for thread in threads { thread.join() }
+        threads.removeAll()
+        publisher.synchronize(timeout: .seconds(1))
+    }
+
+    /// Counters summed over workers (as of each worker's last copy, ≤ 1 s old).
+    public func counters() -> (dataplane: CounterSnapshot, io: WorkerIOCounters) {
+        let dataplane = latest.withLock { $0.reduce(CounterSnapshot(), +) }
+        let io = extra.withLock { list in
+            list.reduce(into: WorkerIOCounters()) { sum, w in
+                sum.transmitted += w.transmitted
+                sum.transmitFailures += w.transmitFailures
+                sum.handoffOverflows += w.handoffOverflows
+                sum.truncated += w.truncated
+                sum.kernelDrops += w.kernelDrops
+            }
+        }
+        return (dataplane, io)
+    }
+
+    // MARK: Worker
+
+    /// One interface as a worker sees it: its capture and its transmitter.
+    final class Link {
+        let port: NVLBDataplane.Port
+        let capture: LiveCapture
+        var transmitter: BatchTransmitter
+        init(port: NVLBDataplane.Port, capture: consuming LiveCapture, transmitter: consuming BatchTransmitter) {
+            self.port = port
+            self.capture = capture
+            self.transmitter = transmitter
+        }
+    }
+
+    func run(slot: WorkerSlot, fanoutGroup: UInt16, started: Barrier) {
+        let index = slot.index
+        let workers = placement.slots.count
+        let batch = Self.batch
+        var links: [Link] = []
+        var flowMemory: NUMABuffer? = nil
+        do {
+            let underlayName = configuration.underlay.interface!
+            var options = LiveCapture.Options(fanout: PacketFanout(groupID: fanoutGroup, mode: .hash))
+            options.snapshotLength = Self.frameCapacity
+            links.append(
+                Link(
+                    port: .underlay, capture: try LiveCapture(interface: underlayName, options: options),
+                    transmitter: try BatchTransmitter(interface: underlayName, capacity: 2 * batch)))
+            if let external = configuration.external?.interface, external != underlayName {
+                var externalOptions = options
+                externalOptions.fanout = PacketFanout(groupID: fanoutGroup ^ 0x8000, mode: .hash)
+                links.append(
+                    Link(
+                        port: .external, capture: try LiveCapture(interface: external, options: externalOptions),
+                        transmitter: try BatchTransmitter(interface: external, capacity: 2 * batch)))
+            }
+            flowMemory = try NUMABuffer(
+                byteCount: FlowTable.byteCount(capacity: configuration.balancer.flowTableCapacity), node: slot.node)
+        } catch {
+            failures.withLock { $0.append("worker \(index): \(error)") }
+            started.wait()
+            return
+        }
+        started.wait()
+        let memory = flowMemory.take()!
+        var dataplane = DataplaneWorker(
+            flows: FlowTable(memory: memory.baseAddress, capacity: configuration.balancer.flowTableCapacity))
+        let rx = FrameBuffers(count: batch, slotSize: 64 + Self.frameCapacity + 64, headroom: Packet.headroom)
+        let packets = UnsafeMutablePointer<Packet>.allocate(capacity: batch)
+        let classifications = UnsafeMutablePointer<Classification>.allocate(capacity: batch)
+        classifications.initialize(repeating: Classification(), count: batch)
+        let verdicts = UnsafeMutablePointer<Verdict>.allocate(capacity: batch)
+        let owned = UnsafeMutablePointer<Int>.allocate(capacity: batch)
+        let received = UnsafeMutablePointer<FrameHandoff.Descriptor>.allocate(capacity: batch)
+        defer {
+            packets.deallocate()
+            classifications.deallocate()
+            verdicts.deallocate()
+            owned.deallocate()
+            received.deallocate()
+        }
+        var io = WorkerIOCounters()
+        var lastReport: UInt64 = 0
+        let external = links.count > 1 ? links[1] : links[0]
+        let underlay = links[0]
+
+        /// Sends the processed frames `0 ..< count` of `packets` by their verdicts.
+        func transmit(_ count: Int) {
+            for i in 0..<count {
+                switch verdicts[i] {
+                case .forward(.underlay), .answer(.underlay):
+                    underlay.transmitter.append(packets[i].bytes, length: packets[i].length)
+                case .forward(.external), .answer(.external):
+                    external.transmitter.append(packets[i].bytes, length: packets[i].length)
+                case .drop:
+                    break
+                }
+            }
+        }
+
+        quiescence.online(worker: index)
+        while !stopFlag.value.load(ordering: .acquiring) {
+            var moved = 0
+            let now = UInt32(truncatingIfNeeded: nvlb_monotonic_nanoseconds() / 1_000_000_000)
+            publisher.current()._withUnsafeGuaranteedRef { policy in
+                // Frames other workers received for flows this worker owns.
+                for source in 0..<workers where source != index {
+                    let handoff = handoffs[index][source]
+                    let n = handoff.receive(into: received, max: batch)
+                    guard n > 0 else { continue }
+                    for i in 0..<n {
+                        packets[i] = Packet(
+                            base: handoff.cell(received[i]), start: Packet.headroom, length: Int(received[i].length))
+                        DataplaneWorker.classify(&packets[i], into: &classifications[i], snapshot: policy)
+                    }
+                    dataplane.finishBatch(
+                        packets, classifications, count: n, verdicts: verdicts, snapshot: policy, now: now)
+                    transmit(n)
+                    moved += n
+                }
+                for link in links {
+                    let n: Int
+                    do {
+                        n = try link.capture.read(into: rx.slots, startingAt: 0, maxFrames: batch)
+                    } catch {
+                        logger.error("worker \(index): receive on \(link.capture.interface) failed: \(error)")
+                        n = 0
+                    }
+                    guard n > 0 else { continue }
+                    var kept = 0
+                    var handed = 0
+                    for i in 0..<n {
+                        var packet = Packet(base: rx.slots.slot(i), start: Packet.headroom, length: rx.slots.lengths[i])
+                        DataplaneWorker.classify(&packet, into: &classifications[kept], snapshot: policy)
+                        if let owner = Steering.owner(of: classifications[kept], workers: workers), owner != index {
+                            if handoffs[owner][index].send(packet.bytes, length: packet.length) {
+                                handed += 1
+                                continue
+                            }
+                            io.handoffOverflows += 1
+                        }
+                        packets[kept] = packet
+                        kept += 1
+                    }
+                    if handed > 0 { dataplane.counters.handedOff(handed) }
+                    dataplane.finishBatch(
+                        packets, classifications, count: kept, verdicts: verdicts, snapshot: policy, now: now)
+                    transmit(kept)
+                    // The receive slots are reused by the next read: send them now.
+                    for l in links { io.transmitted &+= UInt64(l.transmitter.flush()) }
+                    moved += n
+                }
+            }
+            for link in links { io.transmitted &+= UInt64(link.transmitter.flush()) }
+            quiescence.quiesce(worker: index)
+
+            let clock = nvlb_monotonic_nanoseconds()
+            if clock &- lastReport > 500_000_000 {
+                lastReport = clock
+                var failures: UInt64 = 0
+                var kernelDrops: UInt64 = 0
+                var truncated: UInt64 = 0
+                for link in links {
+                    failures += link.transmitter.counters.framesFailed
+                    truncated += UInt64(link.capture.truncatedFrames)
+                    if let s = link.capture.statistics() { kernelDrops += s.droppedByKernel }
+                }
+                io.transmitFailures = failures
+                io.kernelDrops = kernelDrops
+                io.truncated = truncated
+                let snapshot = dataplane.counters.snapshot()
+                let figures = io
+                latest.withLock { $0[index] = snapshot }
+                extra.withLock { $0[index] = figures }
+            }
+            if moved == 0 {
+                // Idle: sleep in poll (offline, so a reload never waits for this worker).
+                quiescence.offline(worker: index)
+                _ = try? links[0].capture.wait(timeoutMilliseconds: links.count > 1 ? 0 : 1)
+                if links.count > 1 { _ = try? links[1].capture.wait(timeoutMilliseconds: 1) }
+                quiescence.online(worker: index)
+            }
+        }
+        quiescence.offline(worker: index)
+        let snapshot = dataplane.counters.snapshot()
+        let figures = io
+        latest.withLock { $0[index] = snapshot }
+        extra.withLock { $0[index] = figures }
+        _ = consume dataplane
+        _ = consume memory
+    }
+}
+
+/// A start-up or run-time failure of the live engine, with its reason.
+public struct LiveEngineError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,162 @@
+import ArgumentParser
+import CNVLBShims
+import Foundation
+import Logging
+import NVLBControl
+import NVLBPolicy
+import NVLBRuntime
+import ServiceLifecycle
+import UnixSignals
+
+/// `nvlb run`: live mode (SPEC §8).
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run nvlb on the configured interfaces until SIGTERM or SIGINT; SIGHUP reloads the configuration.",
+        discussion: """
+            Captures underlay.interface (and external.interface when set) with libpcap, one capture
+            per worker in a PACKET_FANOUT group, workers pinned to the CPUs of the NIC's NUMA node.
+            SIGHUP re-reads the configuration file: a valid file is published to the workers without
+            stopping them (open connections keep their DIPs); an invalid one is logged and the running
+            policy is kept. SIGTERM/SIGINT drain and exit 0. nvlb's PA and VIPs must not be configured
+            on the kernel's interfaces (see README, deployment).
+            """)
+
+    @Option(help: ArgumentHelp("The YAML configuration file.", valueName: "FILE"))
+    var config: String
+
+    @Option(help: ArgumentHelp("Worker count (default: the configuration's balancer.workers).", valueName: "N"))
+    var workers: Int?
+
+    @Option(help: ArgumentHelp("Seconds between counter log lines (0: only at exit).", valueName: "S"))
+    var statsInterval: Double = 10
+
+    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "LEVEL"))
+    var logLevel: String = "info"
+
+    func validate() throws {
+        if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
+        if statsInterval < 0 { throw ValidationError("--stats-interval must not be negative") }
+        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level '\(logLevel)'") }
+    }
+
+    func run() async throws {
+        // A parent may have started nvlb with these blocked; nvlb handles them itself.
+        nvlb_unblock_signals()
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "nvlb")
+        let configuration = try loadConfiguration(config)
+        guard configuration.underlay.interface != nil else {
+            printError("\(config): underlay.interface: required for nvlb run")
+            throw ExitCode(2)
+        }
+        for warning in KernelAddresses.conflicts(configuration) { logger.warning("\(warning)") }
+        let engine: LiveEngine
+        do {
+            engine = try LiveEngine(configuration: configuration, workers: workers, logger: logger)
+            try engine.start()
+        } catch {
+            printError("nvlb run: \(error)")
+            throw ExitCode.failure
+        }
+        logger.info("nvlb running: \(String(ConfigurationSummary.render(configuration).prefix { $0 != "\n" }))")
+        let service = LiveService(engine: engine, path: config, statsInterval: statsInterval, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// The live engine as a service: reloads on SIGHUP, logs counters, stops on graceful shutdown.
+struct LiveService: Service {
+    let engine: LiveEngine
+    let path: String
+    let statsInterval: Double
+    let logger: Logger
+
+    func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sighup) { reload() }
+            }
+            if statsInterval > 0 {
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(Int(statsInterval * 1000)))
+                        if !Task.isCancelled { logCounters("counters") }
+                    }
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        logger.info("stopping: draining workers")
+        engine.stop()
+        logCounters("final counters")
+    }
+
+    func reload() {
+        do {
+            let configuration = try ConfigurationLoader.load(path: path)
+            let running = engine.configuration
+            if configuration.underlay.interface != running.underlay.interface
+                || configuration.external?.interface != running.external?.interface
+                || configuration.balancer.flowTableCapacity != running.balancer.flowTableCapacity
+                || configuration.balancer.workers != running.balancer.workers
+            {
+                logger.warning("reload: interfaces, workers and flow_table_capacity take effect only at restart")
+            }
+            engine.reload(configuration)
+            logger.info("reloaded \(path): \(String(ConfigurationSummary.render(configuration).prefix { $0 != "\n" }))")
+        } catch {
+            logger.error("reload of \(path) rejected, the running policy is kept:\n\(error)")
+        }
+    }
+
+    func logCounters(_ title: String) {
+        let (c, io) = engine.counters()
+        let drops = c.drops.filter { $0.value > 0 }.sorted { $0.key.name < $1.key.name }
+            .map { "\($0.key.name)=\($0.value)" }.joined(separator: " ")
+        logger.info(
+            "\(title): in=\(c.packetsIn) out=\(c.packetsOut) answered=\(c.answered) dropped=\(c.dropped) flows=\(c.flowsCreated) handoffs=\(c.handoffs) sent=\(io.transmitted) send_failures=\(io.transmitFailures) handoff_overflows=\(io.handoffOverflows) kernel_drops=\(io.kernelDrops)\(drops.isEmpty ? "" : " drops: " + drops)")
+    }
+}
+
+/// nvlb's PA and external VIPs must not be addresses of the kernel: it would answer
+/// GRE with ICMP protocol-unreachable and ARP for them itself.
+enum KernelAddresses {
+    static func conflicts(_ configuration: PolicyConfiguration) -> [String] {
+        var owned: [String: String] = [configuration.underlay.address.description: "underlay.address"]
+        for lb in configuration.loadBalancers {
+            for frontend in lb.frontends where frontend.vsid == nil {
+                owned[frontend.vip.description] = "VIP of \(lb.name)"
+            }
+        }
+        var warnings: [String] = []
+        var list: UnsafeMutablePointer<ifaddrs>? = nil
+        guard getifaddrs(&list) == 0 else { return [] }
+        defer { freeifaddrs(list) }
+        var cursor = list
+        while let entry = cursor {
+            defer { cursor = entry.pointee.ifa_next }
+            guard let address = entry.pointee.ifa_addr, address.pointee.sa_family == UInt16(AF_INET) else { continue }
+            let text = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { pointer -> String in
+                var buffer = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+                var value = pointer.pointee.sin_addr
+                inet_ntop(AF_INET, &value, &buffer, socklen_t(INET_ADDRSTRLEN))
+                return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+            if let role = owned[text] {
+                warnings.append(
+                    "\(text) (\(role)) is configured on the kernel's interface \(String(cString: entry.pointee.ifa_name)): "
+                        + "the kernel will answer GRE with ICMP protocol-unreachable and ARP for it; remove it (ip address del)")
+            }
+        }
+        return warnings
+    }
+}
