@@ -13,8 +13,8 @@
 # The forwarder is pinned to one CPU; the generator and the sink's receive processing (RPS)
 # to the other.
 #
-# Usage: sudo bench/live-bench.sh            (env: SECONDS_PER_MODE=5 DRAIN_FRAMES=500000
-#                                             BATCH=256 MODES=naive,capture-inject,batched
+# Usage: sudo bench/live-bench.sh            (env: SECONDS_PER_MODE=5 DRAIN_FRAMES=150000 DRAIN_ROUNDS=3
+#                                             BATCH=256 MODES=naive,capture-inject,batched,batched-bypass
 #                                             OUT=out/live-bench.json)
 # Needs root, iproute2, network namespaces and veth. Builds the test bundle in release.
 set -euo pipefail
@@ -40,9 +40,10 @@ swift build -c release --build-tests
 NVLB_LIVE_BENCH=1 \
 NVLB_LIVE_BENCH_TAG="$TAG" \
 NVLB_LIVE_BENCH_SECONDS="${SECONDS_PER_MODE:-5}" \
-NVLB_LIVE_BENCH_DRAIN_FRAMES="${DRAIN_FRAMES:-500000}" \
+NVLB_LIVE_BENCH_DRAIN_FRAMES="${DRAIN_FRAMES:-150000}" \
+NVLB_LIVE_BENCH_DRAIN_ROUNDS="${DRAIN_ROUNDS:-3}" \
 NVLB_LIVE_BENCH_BATCH="${BATCH:-256}" \
-NVLB_LIVE_BENCH_MODES="${MODES:-naive,capture-inject,batched}" \
+NVLB_LIVE_BENCH_MODES="${MODES:-naive,capture-inject,batched,batched-bypass}" \
 NVLB_LIVE_BENCH_OUTPUT="$PWD/$OUT" \
     swift test -c release --skip-build --filter LiveBenchmark 2>&1 \
     | grep -E '^(live benchmark|  )' 

@@ -27,6 +27,8 @@ public enum LiveForwarder {
         case captureInject = "capture-inject"
         /// ``LiveCapture`` → ``BatchTransmitter``.
         case batched
+        /// ``LiveCapture`` → ``BatchTransmitter`` with `PACKET_QDISC_BYPASS`.
+        case batchedBypass = "batched-bypass"
     }
 
     /// What a run did.
@@ -116,8 +118,10 @@ public enum LiveForwarder {
         case .captureInject:
             result = try captureInject(
                 from: input, to: output, clock: &clock, batch: batch, bufferBytes: schedule.bufferBytes)
-        case .batched:
-            result = try batched(from: input, to: output, clock: &clock, batch: batch, bufferBytes: schedule.bufferBytes)
+        case .batched, .batchedBypass:
+            result = try batched(
+                from: input, to: output, clock: &clock, batch: batch, bufferBytes: schedule.bufferBytes,
+                qdiscBypass: mode == .batchedBypass)
         }
         result.seconds = Double(nvlb_monotonic_nanoseconds() &- start) / 1e9
         result.activeSeconds = clock.activeSeconds
@@ -268,12 +272,12 @@ public enum LiveForwarder {
     }
 
     private static func batched(
-        from input: String, to output: String, clock: inout Clock, batch: Int, bufferBytes: Int
+        from input: String, to output: String, clock: inout Clock, batch: Int, bufferBytes: Int, qdiscBypass: Bool
     ) throws(LiveIOError) -> Result {
         var options = LiveCapture.Options()
         options.bufferBytes = bufferBytes
         let capture = try LiveCapture(interface: input, options: options)
-        var transmitter = try BatchTransmitter(interface: output, capacity: batch)
+        var transmitter = try BatchTransmitter(interface: output, capacity: batch, qdiscBypass: qdiscBypass)
         let buffers = FrameBuffers(count: batch)
         let slots = buffers.slots
         var received: UInt64 = 0
