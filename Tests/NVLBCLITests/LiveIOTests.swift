@@ -214,6 +214,14 @@ import Testing
                     LiveCaptureBox(try LiveCapture(interface: "nv0b", options: options)),
                 ]
             }
+            var arpOptions = LiveCapture.Options(fanout: PacketFanout(groupID: 8, mode: .hash))
+            arpOptions.filter = "arp"
+            let arpCaptures = try NetworkNamespace.run(in: namespace) {
+                [
+                    LiveCaptureBox(try LiveCapture(interface: "nv0b", options: arpOptions)),
+                    LiveCaptureBox(try LiveCapture(interface: "nv0b", options: arpOptions)),
+                ]
+            }
             var transmitter = try NetworkNamespace.run(in: namespace) { try BatchTransmitter(interface: "nv0a") }
             let macA = MACAddress(rawValue: 0x02_00_00_00_00_0A)
             let macB = MACAddress(rawValue: 0x02_00_00_00_00_0B)
@@ -276,6 +284,19 @@ import Testing
                 )
             }
             let tunnelResult = try measure(tunnelled)
+
+            // ARP carries no addresses or ports the kernel's flow hash uses: every ARP frame,
+            // from any host, lands on one member (NeighborCache's ownership note relies on it).
+            let arpFrames = (1...32).map { host in
+                FrameBuilder.padded(
+                    FrameBuilder.arpReply(
+                        senderMAC: MACAddress(rawValue: 0x02_00_00_00_06_00 + UInt64(host)),
+                        senderIP: IPv4Address(192, 168, 6, UInt8(host + 10)), targetMAC: macB, targetIP: nvlbPA))
+            }
+            Self.send(arpFrames, with: &transmitter)
+            let arpLanded = try Self.membership(arpCaptures, expected: arpFrames.count)
+            #expect(arpLanded.count == arpFrames.count)
+            #expect(Set(arpLanded.values).count == 1)
             print(
                 "PACKET_FANOUT_HASH, 2 members, 64 flows: plain 5-tuple both directions \(plainResult.symmetric * 100)% "
                     + "together \(plainResult.perMember); across NAT \(natResult.symmetric * 100)% together; "
@@ -325,7 +346,8 @@ final class LiveCaptureBox {
     }
 
     /// Runs `body` on a new thread inside namespace `namespace`.
-    static func spawn<T>(in namespace: String, _ body: @escaping @Sendable () throws -> T) -> Box<Result<T, any Error>> {
+    static func spawn<T>(in namespace: String, _ body: @escaping @Sendable () throws -> T) -> Box<Result<T, any Error>>
+    {
         let box = Box<Result<T, any Error>>()
         let thread = Thread {
             box.value = Result { try NetworkNamespace.run(in: namespace) { try body() } }
@@ -493,7 +515,8 @@ final class LiveCaptureBox {
                 "\"drain_\(mode.rawValue)\": {\"median_mpps\": \(String(format: "%.4f", median)), "
                     + "\"best_mpps\": \(String(format: "%.4f", values.last!)), \"rounds\": \(values.count)}")
         }
-        print("live benchmark: veth gen → dut → sink, 60-byte frames, \(seconds) s per mode, batch \(batch), \(cpus) CPUs, "
+        print(
+            "live benchmark: veth gen → dut → sink, 60-byte frames, \(seconds) s per mode, batch \(batch), \(cpus) CPUs, "
                 + "forwarder on CPU \(dutCPU), generator and sink RPS on CPU \(otherCPU)")
         for line in report { print("  " + line) }
         let object =
