@@ -214,6 +214,14 @@ import Testing
                     LiveCaptureBox(try LiveCapture(interface: "nv0b", options: options)),
                 ]
             }
+            var arpOptions = LiveCapture.Options(fanout: PacketFanout(groupID: 8, mode: .hash))
+            arpOptions.filter = "arp"
+            let arpCaptures = try NetworkNamespace.run(in: namespace) {
+                [
+                    LiveCaptureBox(try LiveCapture(interface: "nv0b", options: arpOptions)),
+                    LiveCaptureBox(try LiveCapture(interface: "nv0b", options: arpOptions)),
+                ]
+            }
             var transmitter = try NetworkNamespace.run(in: namespace) { try BatchTransmitter(interface: "nv0a") }
             let macA = MACAddress(rawValue: 0x02_00_00_00_00_0A)
             let macB = MACAddress(rawValue: 0x02_00_00_00_00_0B)
@@ -276,6 +284,19 @@ import Testing
                 )
             }
             let tunnelResult = try measure(tunnelled)
+
+            // ARP carries no addresses or ports the kernel's flow hash uses: every ARP frame,
+            // from any host, lands on one member (NeighborCache's ownership note relies on it).
+            let arpFrames = (1...32).map { host in
+                FrameBuilder.padded(
+                    FrameBuilder.arpReply(
+                        senderMAC: MACAddress(rawValue: 0x02_00_00_00_06_00 + UInt64(host)),
+                        senderIP: IPv4Address(192, 168, 6, UInt8(host + 10)), targetMAC: macB, targetIP: nvlbPA))
+            }
+            Self.send(arpFrames, with: &transmitter)
+            let arpLanded = try Self.membership(arpCaptures, expected: arpFrames.count)
+            #expect(arpLanded.count == arpFrames.count)
+            #expect(Set(arpLanded.values).count == 1)
             print(
                 "PACKET_FANOUT_HASH, 2 members, 64 flows: plain 5-tuple both directions \(plainResult.symmetric * 100)% "
                     + "together \(plainResult.perMember); across NAT \(natResult.symmetric * 100)% together; "
@@ -325,7 +346,8 @@ final class LiveCaptureBox {
     }
 
     /// Runs `body` on a new thread inside namespace `namespace`.
-    static func spawn<T>(in namespace: String, _ body: @escaping @Sendable () throws -> T) -> Box<Result<T, any Error>> {
+    static func spawn<T>(in namespace: String, _ body: @escaping @Sendable () throws -> T) -> Box<Result<T, any Error>>
+    {
         let box = Box<Result<T, any Error>>()
         let thread = Thread {
             box.value = Result { try NetworkNamespace.run(in: namespace) { try body() } }
@@ -346,9 +368,9 @@ final class LiveCaptureBox {
         let environment = ProcessInfo.processInfo.environment
         let seconds = Double(environment["NVLB_LIVE_BENCH_SECONDS"] ?? "") ?? 5
         let batch = Int(environment["NVLB_LIVE_BENCH_BATCH"] ?? "") ?? 256
-        let modes = (environment["NVLB_LIVE_BENCH_MODES"] ?? "naive,capture-inject,batched")
+        let modes = (environment["NVLB_LIVE_BENCH_MODES"] ?? "naive,capture-inject,batched,batched-bypass")
             .split(separator: ",").compactMap { LiveForwarder.Mode(rawValue: String($0)) }
-        let tag = "\(getpid() % 100_000)"
+        let tag = environment["NVLB_LIVE_BENCH_TAG"] ?? "\(getpid() % 100_000)"
         let gen = "nvlb-lb-gen-\(tag)"
         let dut = "nvlb-lb-dut-\(tag)"
         let sink = "nvlb-lb-sink-\(tag)"
@@ -366,6 +388,16 @@ final class LiveCaptureBox {
         for (namespace, interface) in [(gen, "g0"), (dut, "d0"), (dut, "d1"), (sink, "s0")] {
             _ = try ip(["-n", namespace, "link", "set", interface, "up"])
         }
+        // CPUs: the forwarder on `dutCPU`, the generator and the sink's receive processing
+        // (RPS) on the other, so that the DUT's CPU is not billed for the sink's kernel work,
+        // as a real NIC's receiver would not be.
+        let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        let dutCPU = Int(environment["NVLB_LIVE_BENCH_DUT_CPU"] ?? "") ?? (cpus > 1 ? 1 : 0)
+        let otherCPU = dutCPU == 0 && cpus > 1 ? 1 : 0
+        _ = try ip([
+            "netns", "exec", sink, "sh", "-c",
+            "printf %x \(1 << otherCPU) > /sys/class/net/s0/queues/rx-0/rps_cpus",
+        ])
 
         // 60-byte UDP frames (the Ethernet minimum), 256 flows, to a MAC nobody has.
         let frames = (0..<256).map { flow in
@@ -377,14 +409,33 @@ final class LiveCaptureBox {
         let warmup = 1.0
         var report: [String] = []
         var json: [String] = []
+
+        // The generator alone (no forwarder): what the offered load can be on this machine.
+        do {
+            let generator = Self.spawn(in: gen) {
+                try LiveForwarder.generate(on: "g0", frames: frames, seconds: seconds, batch: batch, cpu: otherCPU)
+            }
+            let start = Date()
+            let before = try Self.receivedPackets(dut, "d0")
+            generator.done.wait()
+            let after = try Self.receivedPackets(dut, "d0")
+            let generated = try generator.value!.get()
+            let mpps = Double(after - before) / Date().timeIntervalSince(start) / 1e6
+            report.append(
+                "generator alone: \(String(format: "%.3f", Double(generated.sent) / generated.seconds / 1e6)) Mpps sent, "
+                    + "\(String(format: "%.3f", mpps)) Mpps received by d0 (no forwarder)")
+            json.append("\"generator\": {\"mpps\": \(String(format: "%.4f", mpps))}")
+        }
         for mode in modes {
             let total = warmup + seconds + 0.5
+            let ready = LiveForwarder.Gate()
+            let schedule = LiveForwarder.Schedule(seconds: total, cpu: dutCPU)
             let forwarder = Self.spawn(in: dut) {
-                try LiveForwarder.run(mode: mode, from: "d0", to: "d1", seconds: total, batch: batch)
+                try LiveForwarder.run(mode: mode, from: "d0", to: "d1", schedule: schedule, batch: batch, ready: ready)
             }
-            Thread.sleep(forTimeInterval: 0.3)  // the forwarder opens its capture first
+            ready.wait()  // the forwarder opens its capture first
             let generator = Self.spawn(in: gen) {
-                try LiveForwarder.generate(on: "g0", frames: frames, seconds: total - 0.3, batch: batch)
+                try LiveForwarder.generate(on: "g0", frames: frames, seconds: total, batch: batch, cpu: otherCPU)
             }
             Thread.sleep(forTimeInterval: warmup)
             let before = try Self.receivedPackets(sink, "s0")
@@ -411,9 +462,62 @@ final class LiveCaptureBox {
                     + "\"sent\": \(forwarded.sent), \"failed\": \(forwarded.failed), "
                     + "\"transmit_calls\": \(forwarded.transmitCalls)}")
             #expect(forwarded.sent > 0)
+            print(report.last!)
         }
-        let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-        print("live benchmark: veth gen → dut → sink, 60-byte frames, \(seconds) s per mode, batch \(batch), \(cpus) CPUs")
+
+        // Drain: the generator fills the forwarder's capture ring while it waits, then the
+        // forwarder empties it alone — its capacity, without a generator competing for the CPUs.
+        let drainFrames = UInt64(environment["NVLB_LIVE_BENCH_DRAIN_FRAMES"] ?? "") ?? 150_000
+        let rounds = max(1, Int(environment["NVLB_LIVE_BENCH_DRAIN_ROUNDS"] ?? "") ?? 3)
+        var drains: [LiveForwarder.Mode: [Double]] = [:]
+        for _ in 0..<rounds {
+            // Rounds interleave the modes, so that noise from other load spreads over all of them.
+            for mode in modes {
+                let gate = LiveForwarder.Gate()
+                let ready = LiveForwarder.Gate()
+                let schedule = LiveForwarder.Schedule(
+                    seconds: 30, idleStopMilliseconds: 300, bufferBytes: 256 << 20, cpu: dutCPU)
+                let forwarder = Self.spawn(in: dut) {
+                    try LiveForwarder.run(
+                        mode: mode, from: "d0", to: "d1", schedule: schedule, batch: batch, ready: ready, gate: gate)
+                }
+                ready.wait()
+                let generator = Self.spawn(in: gen) {
+                    try LiveForwarder.generate(
+                        on: "g0", frames: frames, seconds: 60, batch: batch, limit: drainFrames, cpu: otherCPU)
+                }
+                generator.done.wait()
+                let before = try Self.receivedPackets(sink, "s0")
+                gate.open()
+                forwarder.done.wait()
+                let after = try Self.receivedPackets(sink, "s0")
+                _ = try generator.value!.get()
+                let forwarded = try forwarder.value!.get()
+                let mpps = forwarded.activeSeconds > 0 ? Double(forwarded.sent) / forwarded.activeSeconds / 1e6 : 0
+                drains[mode, default: []].append(mpps)
+                let line =
+                    "drain \(mode.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0)) "
+                    + "\(String(format: "%.3f", mpps)) Mpps: \(forwarded.sent) frames in "
+                    + "\(String(format: "%.3f", forwarded.activeSeconds)) s (the ring held \(forwarded.received) "
+                    + "of \(drainFrames) sent; sink saw \(after - before), failed \(forwarded.failed))"
+                print("  " + line)
+                #expect(after - before == forwarded.sent)
+            }
+        }
+        for mode in modes {
+            let values = (drains[mode] ?? [0]).sorted()
+            let median = values[values.count / 2]
+            report.append(
+                "drain \(mode.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0)) median "
+                    + "\(String(format: "%.3f", median)) Mpps, best \(String(format: "%.3f", values.last!)) of "
+                    + "\(values.count) rounds")
+            json.append(
+                "\"drain_\(mode.rawValue)\": {\"median_mpps\": \(String(format: "%.4f", median)), "
+                    + "\"best_mpps\": \(String(format: "%.4f", values.last!)), \"rounds\": \(values.count)}")
+        }
+        print(
+            "live benchmark: veth gen → dut → sink, 60-byte frames, \(seconds) s per mode, batch \(batch), \(cpus) CPUs, "
+                + "forwarder on CPU \(dutCPU), generator and sink RPS on CPU \(otherCPU)")
         for line in report { print("  " + line) }
         let object =
             "{\"seconds\": \(seconds), \"batch\": \(batch), \"cpus\": \(cpus), \(json.joined(separator: ", "))}"
