@@ -90,7 +90,7 @@ extension DataplaneWorker {
         guard IPv4Header.minimumSize + GREHeader.size + innerLength <= s.mtu else { return .drop(.tooBig) }
         guard let clientRecord = s.record(vsid: clientVSID, ca: c.destination) else { return .drop(.noFlow) }
         let record = s.records.pointer(clientRecord)
-        let nextHop = record.pointee.nextHopMAC
+        let nextHop = nextHop(record)
         guard nextHop != 0 else { return .drop(.neighborUnresolved) }
         let ethernet = EthernetHeader(p + c.ethernet)
         ethernet.destination = MACAddress(rawValue: record.pointee.mac)

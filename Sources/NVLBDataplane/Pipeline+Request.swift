@@ -91,7 +91,7 @@ extension DataplaneWorker {
 
         let dip = s.backends[backend]
         let record = s.records.pointer(Int(dip.record))
-        let nextHop = record.pointee.nextHopMAC
+        let nextHop = nextHop(record)
         guard nextHop != 0 else { return .drop(.neighborUnresolved) }
         let p = packet.bytes
         let ethernet = EthernetHeader(p + c.ethernet)

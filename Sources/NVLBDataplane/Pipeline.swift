@@ -12,6 +12,17 @@ import NVLBWire
 public struct DataplaneWorker: ~Copyable {
     public var flows: FlowTable
     public var counters: WorkerCounters
+    /// Next hops learned by ARP (live mode, SPEC §3.5); unused offline.
+    public var neighbors: NeighborCache
+    /// Live mode: resolve next hops without a static neighbour through `neighbors`.
+    public var resolvesNeighbors = false
+    /// Monotonic clock for `neighbors`, in milliseconds; set by the live loop per batch.
+    public var clockMilliseconds: UInt64 = 0
+    /// PAs to send an ARP request for (filled by the pipeline, drained by the live loop).
+    @usableFromInline let arpQueue: UnsafeMutablePointer<UInt32>
+    @usableFromInline var arpQueueCount = 0
+    /// Capacity of the ARP request queue per batch.
+    public static let arpQueueCapacity = 32
     /// Scratch space for a batch's classifications (allocated once).
     @usableFromInline let scratch: UnsafeMutablePointer<Classification>
     /// Largest batch `processBatch` accepts.
@@ -26,11 +37,38 @@ public struct DataplaneWorker: ~Copyable {
     public init(flows: consuming FlowTable) {
         self.flows = flows
         counters = WorkerCounters()
+        neighbors = NeighborCache()
+        arpQueue = .allocate(capacity: Self.arpQueueCapacity)
         scratch = .allocate(capacity: Self.maximumBatch)
         scratch.initialize(repeating: Classification(), count: Self.maximumBatch)
     }
 
-    deinit { scratch.deallocate() }
+    deinit {
+        scratch.deallocate()
+        arpQueue.deallocate()
+    }
+
+    /// The next-hop MAC toward a lookup record's PA (SPEC §3.5): a static neighbour; in
+    /// live mode a MAC learned by ARP (queueing a request when there is none yet);
+    /// else `underlay.gateway_mac`. 0 when unresolved.
+    @inlinable @inline(__always)
+    mutating func nextHop(_ record: UnsafeMutablePointer<CompiledRecord>) -> UInt64 {
+        if !resolvesNeighbors || record.pointee.staticNeighbor { return record.pointee.nextHopMAC }
+        let found = neighbors.lookup(IPv4Address(rawValue: record.pointee.pa), now: clockMilliseconds)
+        if found.isResolved { return found.mac }
+        // Without a gateway the PA must be resolved on the link: ask (rate-limited).
+        if found.sendRequest && record.pointee.nextHopMAC == 0 && arpQueueCount < Self.arpQueueCapacity {
+            arpQueue[arpQueueCount] = record.pointee.pa
+            arpQueueCount &+= 1
+        }
+        return record.pointee.nextHopMAC
+    }
+
+    /// Hands the queued ARP requests (target PAs) to `body` and empties the queue.
+    public mutating func drainARPRequests(_ body: (IPv4Address) -> Void) {
+        for i in 0..<arpQueueCount { body(IPv4Address(rawValue: arpQueue[i])) }
+        arpQueueCount = 0
+    }
 
     /// Processes one received frame: parses, looks up, rewrites in place, counts.
     /// On `.forward`/`.answer` the frame to send is `packet.base[packet.start ..< packet.start + packet.length]`.

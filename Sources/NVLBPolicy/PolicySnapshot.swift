@@ -123,7 +123,8 @@ public final class PolicySnapshot: Sendable {
                 recordList.append(
                     CompiledRecord(
                         vsid: record.vsid, ca: record.ca.rawValue, pa: record.pa.rawValue, mac: record.mac.rawValue,
-                        nextHopMAC: nextHop(record.pa), domain: Int32(d)))
+                        nextHopMAC: nextHop(record.pa), staticNeighbor: neighbors.find(UInt64(record.pa.rawValue)) != nil,
+                        domain: Int32(d)))
                 recordPairs.append(((UInt64(record.vsid) << 32 | UInt64(record.ca.rawValue), 0), index))
                 domainCAPairs.append(((UInt64(d) << 32 | UInt64(record.ca.rawValue), 0), index))
             }
@@ -330,6 +331,9 @@ public struct CompiledRecord: Sendable, BitwiseCopyable {
     public var mac: UInt64
     /// Static neighbour or gateway MAC for `pa`; 0 when neither is configured.
     public var nextHopMAC: UInt64
+    /// True when `nextHopMAC` is a static `underlay.neighbors` entry (it then wins over
+    /// ARP in live mode, SPEC §3.5).
+    public var staticNeighbor: Bool
     public var domain: Int32
 }
 

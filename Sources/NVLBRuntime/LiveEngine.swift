@@ -4,6 +4,7 @@ import Logging
 import NVLBDataplane
 import NVLBIO
 import NVLBPolicy
+import NVLBWire
 import Synchronization
 
 /// `nvlb run` (SPEC §6, §8): workers pinned to CPUs of the NIC's NUMA node, each with
@@ -21,6 +22,9 @@ public final class LiveEngine: @unchecked Sendable {
     let stopFlag = StopFlag()
     /// `handoffs[owner][source]`.
     let handoffs: [[FrameHandoff]]
+    /// `neighborUpdates[destination][source]`: what one worker learned from ARP, for the
+    /// others (ARP frames reach one fanout member only).
+    let neighborUpdates: [[SPSCRing<NeighborMessage>]]
     /// Latest counters of each worker (copied by the worker about once a second).
     let latest: Mutex<[CounterSnapshot]>
     let extra: Mutex<[WorkerIOCounters]>
@@ -62,6 +66,7 @@ public final class LiveEngine: @unchecked Sendable {
         handoffs = (0..<n).map { _ in
             (0..<n).map { _ in FrameHandoff(capacity: 1024, batch: Self.batch, frameCapacity: Self.frameCapacity) }
         }
+        neighborUpdates = (0..<n).map { _ in (0..<n).map { _ in SPSCRing(capacity: 256) } }
         latest = Mutex([CounterSnapshot](repeating: CounterSnapshot(), count: n))
         extra = Mutex([WorkerIOCounters](repeating: WorkerIOCounters(), count: n))
         for interface in Set([underlay, configuration.external?.interface].compactMap { $0 }) {
@@ -172,6 +177,12 @@ public final class LiveEngine: @unchecked Sendable {
         let memory = flowMemory.take()!
         var dataplane = DataplaneWorker(
             flows: FlowTable(memory: memory.baseAddress, capacity: configuration.balancer.flowTableCapacity))
+        dataplane.resolvesNeighbors = true
+        let ownAddress = configuration.underlay.address
+        let ownMAC = configuration.underlay.mac
+        let requests = UnsafeMutableRawPointer.allocate(
+            byteCount: DataplaneWorker.arpQueueCapacity * 64, alignment: 64)
+        defer { requests.deallocate() }
         let rx = FrameBuffers(count: batch, slotSize: 64 + Self.frameCapacity + 64, headroom: Packet.headroom)
         let packets = UnsafeMutablePointer<Packet>.allocate(capacity: batch)
         let classifications = UnsafeMutablePointer<Classification>.allocate(capacity: batch)
@@ -205,10 +216,33 @@ public final class LiveEngine: @unchecked Sendable {
             }
         }
 
+        /// Queues ARP requests the pipeline asked for (next hops without a MAC yet).
+        func sendARPRequests() {
+            var i = 0
+            dataplane.drainARPRequests { target in
+                let buffer = requests + i &* 64
+                let length = NeighborCache.writeRequest(
+                    for: target, sourceMAC: ownMAC, sourceAddress: ownAddress, into: buffer)
+                underlay.transmitter.append(buffer, length: length)
+                i &+= 1
+            }
+        }
+
         quiescence.online(worker: index)
         while !stopFlag.value.load(ordering: .acquiring) {
             var moved = 0
-            let now = UInt32(truncatingIfNeeded: nvlb_monotonic_nanoseconds() / 1_000_000_000)
+            let nanoseconds = nvlb_monotonic_nanoseconds()
+            let now = UInt32(truncatingIfNeeded: nanoseconds / 1_000_000_000)
+            dataplane.clockMilliseconds = nanoseconds / 1_000_000
+            for source in 0..<workers where source != index {
+                while let message = neighborUpdates[index][source].dequeue() {
+                    dataplane.neighbors.apply(
+                        NeighborUpdate(
+                            address: IPv4Address(rawValue: message.address), mac: MACAddress(rawValue: message.mac),
+                            create: message.create),
+                        now: dataplane.clockMilliseconds)
+                }
+            }
             publisher.current()._withUnsafeGuaranteedRef { policy in
                 // Frames other workers received for flows this worker owns.
                 for source in 0..<workers where source != index {
@@ -238,6 +272,28 @@ public final class LiveEngine: @unchecked Sendable {
                     var handed = 0
                     for i in 0..<n {
                         var packet = Packet(base: rx.slots.slot(i), start: Packet.headroom, length: rx.slots.lengths[i])
+                        if link.port == .underlay,
+                            packet.length >= 42,
+                            packet.bytes.loadUnaligned(fromByteOffset: 12, as: UInt16.self) == UInt16(0x0806).bigEndian
+                        {
+                            // Learn from every ARP frame on the underlay and tell the other
+                            // workers; an ARP reply to nvlb ends here (handled: answered).
+                            if let update = dataplane.neighbors.learn(
+                                arpFrame: packet.bytes, length: packet.length, ownAddress: ownAddress,
+                                now: dataplane.clockMilliseconds)
+                            {
+                                let message = NeighborMessage(
+                                    address: update.address.rawValue, mac: update.mac.rawValue, create: update.create)
+                                for other in 0..<workers where other != index {
+                                    _ = neighborUpdates[other][index].enqueue(message)
+                                }
+                            }
+                            if packet.bytes.loadUnaligned(fromByteOffset: 20, as: UInt16.self) == UInt16(2).bigEndian {
+                                dataplane.counters.received()
+                                dataplane.counters.answered()
+                                continue
+                            }
+                        }
                         DataplaneWorker.classify(&packet, into: &classifications[kept], snapshot: policy)
                         if let owner = Steering.owner(of: classifications[kept], workers: workers), owner != index {
                             if handoffs[owner][index].send(packet.bytes, length: packet.length) {
@@ -258,6 +314,7 @@ public final class LiveEngine: @unchecked Sendable {
                     moved += n
                 }
             }
+            sendARPRequests()
             for link in links { io.transmitted &+= UInt64(link.transmitter.flush()) }
             quiescence.quiesce(worker: index)
 
@@ -293,9 +350,16 @@ public final class LiveEngine: @unchecked Sendable {
         let figures = io
         latest.withLock { $0[index] = snapshot }
         extra.withLock { $0[index] = figures }
-        _ = consume dataplane
-        _ = consume memory
+        // `dataplane` (whose flow table lives in `memory`) is destroyed before `memory`.
     }
+}
+
+/// A neighbour learned by one worker, for the others.
+@frozen
+public struct NeighborMessage: BitwiseCopyable, Sendable {
+    public var address: UInt32
+    public var mac: UInt64
+    public var create: Bool
 }
 
 /// A start-up or run-time failure of the live engine, with its reason.
