@@ -75,3 +75,8 @@ bench-suite:
 	cd Benchmarks && $(SWIFT) package benchmark --no-progress
 	cd Benchmarks && $(SWIFT) package benchmark thresholds check --no-progress
 .PHONY: bench-suite
+
+# Forwarding over a veth pair: naive pcap_inject vs batched sendmmsg (root; bench/LIVE-BENCH.md).
+.PHONY: live-bench
+live-bench: release
+	bash bench/live-bench.sh
