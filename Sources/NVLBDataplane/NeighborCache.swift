@@ -85,8 +85,13 @@ public struct NeighborCache: ~Copyable {
     public let configuration: Configuration
     @usableFromInline let slots: UnsafeMutablePointer<Entry>
     @usableFromInline let mask: Int
+    /// Counters since `init`. All state lives behind pointers and the methods do not
+    /// mutate `self`: Swift 6.3 miscompiles inout accesses to `self` of this
+    /// non-copyable struct under ThreadSanitizer (an invalid `bitcast i64 to ptr`).
+    @usableFromInline let counterStorage: UnsafeMutablePointer<NeighborCounters>
+
     /// Counters since `init`.
-    public private(set) var counters = NeighborCounters()
+    public var counters: NeighborCounters { counterStorage.pointee }
 
     /// An empty cache with `configuration`'s timers and capacity.
     public init(configuration: Configuration = Configuration()) {
@@ -96,9 +101,14 @@ public struct NeighborCache: ~Copyable {
         slots = .allocate(capacity: size)
         slots.initialize(repeating: Entry(), count: size)
         mask = size - 1
+        counterStorage = .allocate(capacity: 1)
+        counterStorage.initialize(to: NeighborCounters())
     }
 
-    deinit { slots.deallocate() }
+    deinit {
+        slots.deallocate()
+        counterStorage.deallocate()
+    }
 
     // MARK: Lookup
 
@@ -109,9 +119,9 @@ public struct NeighborCache: ~Copyable {
     /// When the result says to send a request, build it with
     /// ``writeRequest(for:sourceMAC:sourceAddress:destination:into:)``: broadcast, or unicast
     /// to the stale MAC when ``NeighborLookup/mac`` is set (as Linux probes).
-    public mutating func lookup(_ address: IPv4Address, now: UInt64) -> NeighborLookup {
+    public func lookup(_ address: IPv4Address, now: UInt64) -> NeighborLookup {
         guard let index = find(address.rawValue, create: true) else {
-            counters.unresolvedLookups &+= 1
+            counterStorage.pointee.unresolvedLookups = counterStorage.pointee.unresolvedLookups &+ 1
             return NeighborLookup(mac: 0, sendRequest: false)
         }
         let c = configuration
@@ -124,14 +134,14 @@ public struct NeighborCache: ~Copyable {
             slots[index].expires = now &+ c.staleGraceMilliseconds
             slots[index].probes = 1
             slots[index].nextProbe = now &+ c.retryMilliseconds
-            counters.requests &+= 1
+            counterStorage.pointee.requests = counterStorage.pointee.requests &+ 1
             return NeighborLookup(mac: slots[index].mac, sendRequest: true)
         case .stale where now < slots[index].expires:
             let ask = now >= slots[index].nextProbe
             if ask {
                 slots[index].probes &+= 1
                 slots[index].nextProbe = now &+ c.retryMilliseconds
-                counters.requests &+= 1
+                counterStorage.pointee.requests = counterStorage.pointee.requests &+ 1
             }
             return NeighborLookup(mac: slots[index].mac, sendRequest: ask)
         case .stale:
@@ -148,24 +158,24 @@ public struct NeighborCache: ~Copyable {
             slots[index].probes = 0
             return unresolved(index, now: now)
         case .failed:
-            counters.unresolvedLookups &+= 1
+            counterStorage.pointee.unresolvedLookups = counterStorage.pointee.unresolvedLookups &+ 1
             return NeighborLookup(mac: 0, sendRequest: false)
         }
     }
 
     /// An incomplete entry's lookup: request when due, fail after the last probe.
-    private mutating func unresolved(_ index: Int, now: UInt64) -> NeighborLookup {
-        counters.unresolvedLookups &+= 1
+    private func unresolved(_ index: Int, now: UInt64) -> NeighborLookup {
+        counterStorage.pointee.unresolvedLookups = counterStorage.pointee.unresolvedLookups &+ 1
         guard now >= slots[index].nextProbe else { return NeighborLookup(mac: 0, sendRequest: false) }
         if Int(slots[index].probes) >= configuration.maximumProbes {
             slots[index].state = .failed
             slots[index].nextProbe = now &+ configuration.failedHoldMilliseconds
-            counters.failures &+= 1
+            counterStorage.pointee.failures = counterStorage.pointee.failures &+ 1
             return NeighborLookup(mac: 0, sendRequest: false)
         }
         slots[index].probes &+= 1
         slots[index].nextProbe = now &+ configuration.retryMilliseconds
-        counters.requests &+= 1
+        counterStorage.pointee.requests = counterStorage.pointee.requests &+ 1
         return NeighborLookup(mac: 0, sendRequest: true)
     }
 
@@ -191,7 +201,7 @@ public struct NeighborCache: ~Copyable {
     /// only updates PAs already in the cache. Returns the update to hand to the other workers,
     /// or nil when the frame taught nothing (not ARP, malformed, zero or multicast sender).
     @discardableResult
-    public mutating func learn(
+    public func learn(
         arpFrame frame: UnsafeRawPointer, length: Int, ownAddress: IPv4Address, now: UInt64
     ) -> NeighborUpdate? {
         guard length >= EthernetHeader.size + ARPHeader.size,
@@ -211,7 +221,7 @@ public struct NeighborCache: ~Copyable {
     /// reachable for ``Configuration/reachableMilliseconds``. Returns false when ignored
     /// (zero address, zero/multicast MAC, not cached and `update.create` false, table full).
     @discardableResult
-    public mutating func apply(_ update: NeighborUpdate, now: UInt64) -> Bool {
+    public func apply(_ update: NeighborUpdate, now: UInt64) -> Bool {
         guard update.address.rawValue != 0, update.mac.rawValue != 0, !update.mac.isMulticast,
             let index = find(update.address.rawValue, create: update.create)
         else { return false }
@@ -219,7 +229,7 @@ public struct NeighborCache: ~Copyable {
         slots[index].mac = update.mac.rawValue
         slots[index].probes = 0
         slots[index].expires = now &+ configuration.reachableMilliseconds
-        counters.learned &+= 1
+        counterStorage.pointee.learned = counterStorage.pointee.learned &+ 1
         return true
     }
 
@@ -264,19 +274,19 @@ public struct NeighborCache: ~Copyable {
 
     /// The slot of `address`, created (incomplete, never probed) when absent and `create`;
     /// nil when absent and not created (or the table is full).
-    private mutating func find(_ address: UInt32, create: Bool) -> Int? {
+    private func find(_ address: UInt32, create: Bool) -> Int? {
         var index = Self.hash(address) & mask
         for _ in 0...mask {
             if slots[index].address == address { return index }
             if slots[index].address == 0 {
                 guard create else { return nil }
                 slots[index] = Entry(address: address, state: .incomplete, probes: 0, mac: 0, expires: 0, nextProbe: 0)
-                counters.entries &+= 1
+                counterStorage.pointee.entries = counterStorage.pointee.entries &+ 1
                 return index
             }
             index = (index + 1) & mask
         }
-        if create { counters.tableFull &+= 1 }
+        if create { counterStorage.pointee.tableFull = counterStorage.pointee.tableFull &+ 1 }
         return nil
     }
 }
