@@ -74,10 +74,15 @@ public struct FlowTable: ~Copyable {
     @inlinable @inline(__always)
     public subscript(slot index: Int) -> UnsafeMutablePointer<FlowEntry> { entry(index) }
 
-    /// Starts loading the home cache line of `hash` (call for a batch before lookups).
+    /// Starts loading the home cache line of `hash` and the next one (call for a batch
+    /// before lookups). A lookup continues past the home slot whenever it holds another
+    /// flow (about one lookup in six at a quarter load): without the second line that
+    /// probe is a full DRAM miss.
     @inlinable @inline(__always)
     public func prefetch(hash: UInt32) {
-        nvlb_prefetch(slots + (Int(hash) & mask) &* Self.slotSize)
+        let home = Int(hash) & mask
+        nvlb_prefetch(slots + home &* Self.slotSize)
+        nvlb_prefetch(slots + ((home &+ 1) & mask) &* Self.slotSize)
     }
 
     /// The slot of the live flow whose request key matches, or nil.

@@ -42,10 +42,10 @@ extension DataplaneWorker {
         c.vsid = 0
         c.ethernet = 0
         if let drop = parseTransport(p, ip: EthernetHeader.size, end: outerEnd, into: &c) { return c.finish(.drop(drop)) }
-        let listener = s.frontend(vsid: 0, vip: c.destination, protocolNumber: c.protocolNumber, port: c.destinationPort)
-        guard listener >= 0 else {
-            return c.finish(.drop(listener == PolicySnapshot.notAVIP ? .noVIP : .noRule))
-        }
+        let vip = s.addressIndex.find(AddressMap.key(vsid: 0, address: c.destination)).vip
+        guard vip >= 0 else { return c.finish(.drop(.noVIP)) }
+        let listener = s.listener(vip: vip, protocolNumber: c.protocolNumber, port: c.destinationPort)
+        guard listener >= 0 else { return c.finish(.drop(.noRule)) }
         c.kind = .externalRequest
         c.listener = listener
         c.hash = s.hasher.flowHash(protocolNumber: c.protocolNumber, clientIP: c.source, clientPort: c.sourcePort)
@@ -55,6 +55,84 @@ extension DataplaneWorker {
     /// request to a CA VIP or reply from a DIP, with the spoofing checks of §3.3/§3.4.
     @inlinable
     static func classifyNVGRE(
+        _ p: UnsafeMutableRawPointer, outerEnd: Int, into c: inout Classification, snapshot s: PolicySnapshot
+    ) {
+        if classifyNVGREFast(p, outerEnd: outerEnd, into: &c, snapshot: s) { return }
+        classifyNVGREChecked(p, outerEnd: outerEnd, into: &c, snapshot: s)
+    }
+
+    /// The common case of `classifyNVGRE` with two `addressIndex` probes, (VSID,
+    /// source) and (VSID, destination), instead of the three or four map lookups of
+    /// `classifyNVGREChecked`. Returns true when the frame is a valid request or reply
+    /// whose sender is its own lookup record; anything else (every drop, a client
+    /// found only through its routing domain) returns false without a verdict and is
+    /// classified again by `classifyNVGREChecked`, which names the drop reason. The
+    /// checks are the same, so a frame accepted here is classified identically.
+    @inlinable @inline(__always)
+    static func classifyNVGREFast(
+        _ p: UnsafeMutableRawPointer, outerEnd: Int, into c: inout Classification, snapshot s: PolicySnapshot
+    ) -> Bool {
+        let outer = IPv4Header(p + EthernetHeader.size)
+        if outer.isFragment { return false }
+        let gre = EthernetHeader.size &+ outer.headerLength
+        guard gre &+ GREHeader.size <= outerEnd else { return false }
+        let header = GREHeader(p + gre)
+        guard header.flagsVersion == GREHeader.nvgreFlagsVersion,
+              header.protocolType == GREHeader.protocolTransparentEthernet
+        else { return false }
+        let vsid = header.vsid
+        if VSID.isReserved(vsid) { return false }
+        let inner = gre &+ GREHeader.size
+        guard inner &+ EthernetHeader.size <= outerEnd else { return false }
+        let innerEthernet = EthernetHeader(p + inner)
+        guard innerEthernet.etherType == EthernetHeader.etherTypeIPv4 else { return false }
+        let innerIP = inner &+ EthernetHeader.size
+        let innerEnd = validIPv4(p, offset: innerIP, end: outerEnd)
+        guard innerEnd > 0 else { return false }
+        c.vsid = vsid
+        c.ethernet = inner
+        if parseTransport(p, ip: innerIP, end: innerEnd, into: &c) != nil { return false }
+
+        // The sender: the VSID's domain (the inner destination must be its gateway MAC)
+        // and its lookup record for the spoofing checks of SPEC §3.3/§3.4.
+        // Every entry of a VSID carries its domain; a client in another VSID of the
+        // domain has no entry of its own in the request's VSID, its VIP has.
+        let sender = s.addressIndex.find(AddressMap.key(vsid: vsid, address: c.source))
+        let target = s.addressIndex.find(AddressMap.key(vsid: vsid, address: c.destination))
+        let domain = max(sender.domain, target.domain)
+        guard domain >= 0, innerEthernet.destination.rawValue == s.domains[Int(domain)].gatewayMAC
+        else { return false }
+        let vip = target.vip
+        var record = sender.record
+        let listener: Int32
+        if vip >= 0 {
+            listener = s.listener(vip: vip, protocolNumber: c.protocolNumber, port: c.destinationPort)
+            guard listener >= 0 else { return false }
+            // A client may sit in another VSID of the routing domain.
+            if record < 0 { record = s.domainCAIndex.find(UInt64(UInt32(bitPattern: domain)) << 32 | UInt64(c.source)) ?? -1 }
+        } else {
+            listener = -1
+        }
+        guard record >= 0 else { return false }
+        let r = s.records.pointer(Int(record))
+        guard r.pointee.pa == outer.source.rawValue, r.pointee.mac == innerEthernet.source.rawValue else { return false }
+        c.record = record
+        if listener >= 0 {
+            c.kind = .internalRequest
+            c.listener = listener
+            c.hash = s.hasher.flowHash(protocolNumber: c.protocolNumber, clientIP: c.source, clientPort: c.sourcePort)
+        } else {
+            c.kind = .reply
+            c.hash = s.hasher.flowHash(
+                protocolNumber: c.protocolNumber, clientIP: c.destination, clientPort: c.destinationPort)
+        }
+        return true
+    }
+
+    /// `classifyNVGRE` step by step over the separate indexes: the reference
+    /// semantics, and the path that names every drop reason.
+    @inlinable
+    static func classifyNVGREChecked(
         _ p: UnsafeMutableRawPointer, outerEnd: Int, into c: inout Classification, snapshot s: PolicySnapshot
     ) {
         let outer = IPv4Header(p + EthernetHeader.size)

@@ -88,8 +88,9 @@ extension DataplaneWorker {
 
         // SPEC §3.4: back into the client's VSID, toward its host.
         guard IPv4Header.minimumSize + GREHeader.size + innerLength <= s.mtu else { return .drop(.tooBig) }
-        guard let clientRecord = s.record(vsid: clientVSID, ca: c.destination) else { return .drop(.noFlow) }
-        let record = s.records.pointer(clientRecord)
+        let clientRecord = s.addressIndex.find(AddressMap.key(vsid: clientVSID, address: c.destination)).record
+        guard clientRecord >= 0 else { return .drop(.noFlow) }
+        let record = s.records.pointer(Int(clientRecord))
         let nextHop = nextHop(record)
         guard nextHop != 0 else { return .drop(.neighborUnresolved) }
         let ethernet = EthernetHeader(p + c.ethernet)

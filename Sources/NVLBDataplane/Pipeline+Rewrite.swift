@@ -12,31 +12,52 @@ enum Rewrite {
     /// Replaces the IPv4 source (`source == true`) or destination address and the
     /// matching transport port, updating the IPv4 header checksum and the TCP/UDP
     /// checksum (pseudo-header included). A UDP checksum of 0 (none) stays 0.
+    ///
+    /// RFC 1624 eqn. 3 with the address change summed once for both checksums, on the
+    /// words as they lie in memory: a one's-complement sum is byte-order independent
+    /// (RFC 1071 §2(B)), so nothing is byte-swapped but the two new values. Folding
+    /// both changes into one sum gives the same result as updating twice (a fold
+    /// yields 0 only for an all-zero sum either way).
     @inlinable @inline(__always)
     static func translate(
         _ p: UnsafeMutableRawPointer, ip: Int, transport: Int, protocolNumber: UInt8, source: Bool,
         address: UInt32, port: UInt16
     ) {
-        let header = IPv4Header(p + ip)
-        let oldAddress = source ? header.source.rawValue : header.destination.rawValue
-        if source { header.source = IPv4Address(rawValue: address) } else { header.destination = IPv4Address(rawValue: address) }
-        header.checksum = Checksum.updated(header.checksum, replacing32: oldAddress, with32: address)
+        let header = p + ip
+        let addressOffset = source ? 12 : 16
+        let oldAddress = header.loadUnaligned(fromByteOffset: addressOffset, as: UInt32.self)
+        let newAddress = address.bigEndian
+        header.storeBytes(of: newAddress, toByteOffset: addressOffset, as: UInt32.self)
+        // ~old + new of the address, as 16-bit words (at most 4 × 0xFFFF: no overflow).
+        let addressDelta =
+            (~oldAddress &>> 16) &+ (~oldAddress & 0xFFFF) &+ (newAddress &>> 16) &+ (newAddress & 0xFFFF)
+        let ipChecksum = header.loadUnaligned(fromByteOffset: 10, as: UInt16.self)
+        header.storeBytes(of: Self.fold(UInt32(~ipChecksum) &+ addressDelta), toByteOffset: 10, as: UInt16.self)
 
+        let segment = p + transport
+        let portOffset = source ? 0 : 2
+        let oldPort = segment.loadUnaligned(fromByteOffset: portOffset, as: UInt16.self)
+        let newPort = port.bigEndian
+        segment.storeBytes(of: newPort, toByteOffset: portOffset, as: UInt16.self)
+        let delta = addressDelta &+ UInt32(~oldPort) &+ UInt32(newPort)
         if protocolNumber == TransportProtocol.tcp.rawValue {
-            let tcp = TCPHeader(p + transport)
-            let oldPort = source ? tcp.sourcePort : tcp.destinationPort
-            if source { tcp.sourcePort = port } else { tcp.destinationPort = port }
-            var sum = Checksum.updated(tcp.checksum, replacing32: oldAddress, with32: address)
-            sum = Checksum.updated(sum, replacing: oldPort, with: port)
-            tcp.checksum = sum
+            let checksum = segment.loadUnaligned(fromByteOffset: 16, as: UInt16.self)
+            segment.storeBytes(of: Self.fold(UInt32(~checksum) &+ delta), toByteOffset: 16, as: UInt16.self)
         } else {
-            let udp = UDPHeader(p + transport)
-            let oldPort = source ? udp.sourcePort : udp.destinationPort
-            if source { udp.sourcePort = port } else { udp.destinationPort = port }
-            var sum = Checksum.updatedUDP(udp.checksum, replacing32: oldAddress, with32: address)
-            sum = Checksum.updatedUDP(sum, replacing: oldPort, with: port)
-            udp.checksum = sum
+            let checksum = segment.loadUnaligned(fromByteOffset: 6, as: UInt16.self)
+            // RFC 768: 0 means "no checksum" and stays; a computed 0 is sent as 0xFFFF.
+            guard checksum != 0 else { return }
+            let updated = Self.fold(UInt32(~checksum) &+ delta)
+            segment.storeBytes(of: updated == 0 ? 0xFFFF : updated, toByteOffset: 6, as: UInt16.self)
         }
+    }
+
+    /// `~` of the one's-complement fold of `sum` (at most 7 × 0xFFFF).
+    @inlinable @inline(__always)
+    static func fold(_ sum: UInt32) -> UInt16 {
+        var s = (sum & 0xFFFF) &+ (sum &>> 16)
+        s = (s & 0xFFFF) &+ (s &>> 16)
+        return ~UInt16(truncatingIfNeeded: s)
     }
 
     /// Writes outer Ethernet + IPv4 + GRE (SPEC §2 "On send") at `p`, in front of

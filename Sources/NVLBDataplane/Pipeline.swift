@@ -88,8 +88,16 @@ public struct DataplaneWorker: ~Copyable {
         snapshot: PolicySnapshot, now: UInt32
     ) {
         precondition(count <= Self.maximumBatch)
-        for i in 0..<count { Self.classify(&packets[i], into: &scratch[i], snapshot: snapshot) }
-        finishBatch(packets, scratch, count: count, verdicts: verdicts, snapshot: snapshot, now: now)
+        // Prefetch each bucket as soon as its hash is known: the rest of the batch's
+        // classification then overlaps the memory latency.
+        for i in 0..<count {
+            Self.classify(&packets[i], into: &scratch[i], snapshot: snapshot)
+            if scratch[i].kind != .done { flows.prefetch(hash: scratch[i].hash) }
+        }
+        counters.adoptIfNeeded(snapshot)
+        for i in 0..<count {
+            verdicts[i] = finish(&packets[i], scratch[i], snapshot: snapshot, now: now)
+        }
     }
 
     /// Second stage for a batch whose frames were classified by the caller (e.g. a

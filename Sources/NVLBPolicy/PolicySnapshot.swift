@@ -67,6 +67,9 @@ public final class PolicySnapshot: Sendable {
     public let reverseIndex: StaticMap
     /// (PA) → neighbour MAC, static entries.
     public let neighborIndex: StaticMap
+    /// (VSID or 0 << 32 | address) → its record, its frontend and the VSID's domain:
+    /// `vsidIndex`, `recordIndex` and `vipIndex` in one probe, for the packet path.
+    public let addressIndex: AddressMap
 
     /// `reverseIndex` value when more than one listener maps to the DIP port.
     public static let ambiguous: Int32 = -2
@@ -220,6 +223,24 @@ public final class PolicySnapshot: Sendable {
             portList += ports
         }
         vipIndex = StaticMap(vipPairs)
+        var vsidDomain: [UInt32: Int32] = [:]
+        for pair in vsidPairs { vsidDomain[UInt32(truncatingIfNeeded: pair.key.0)] = pair.value }
+        var addresses: [UInt64: AddressInfo] = [:]
+        func info(_ key: UInt64) -> AddressInfo {
+            addresses[key]
+                ?? AddressInfo(record: -1, vip: -1, domain: vsidDomain[UInt32(truncatingIfNeeded: key >> 32)] ?? -1)
+        }
+        for pair in recordPairs {
+            var entry = info(pair.key.0)
+            entry.record = pair.value
+            addresses[pair.key.0] = entry
+        }
+        for pair in vipPairs {
+            var entry = info(pair.key.0)
+            entry.vip = pair.value
+            addresses[pair.key.0] = entry
+        }
+        addressIndex = AddressMap(addresses)
         vips = FixedBuffer(vipList)
         vipPorts = FixedBuffer(portList)
         reverseIndex = StaticMap(reversePairs)
@@ -245,6 +266,7 @@ public final class PolicySnapshot: Sendable {
         vipIndex.deallocate()
         reverseIndex.deallocate()
         neighborIndex.deallocate()
+        addressIndex.deallocate()
     }
 
     private struct ReverseKey: Hashable {
@@ -279,6 +301,21 @@ public final class PolicySnapshot: Sendable {
     public func frontend(vsid: UInt32, vip: UInt32, protocolNumber: UInt8, port: UInt16) -> Int32 {
         guard let index = vipIndex.find(UInt64(vsid) << 32 | UInt64(vip)) else { return Self.notAVIP }
         let entry = vips[Int(index)]
+        let key = UInt32(protocolNumber) << 16 | UInt32(port)
+        var i = Int(entry.firstPort)
+        let end = i &+ Int(entry.portCount)
+        while i < end {
+            if vipPorts[i].key == key { return vipPorts[i].listener }
+            i &+= 1
+        }
+        return Self.noRuleForPort
+    }
+
+    /// The listener of frontend `vip` (an index in `vips`, ≥ 0) for (protocol, port),
+    /// or `noRuleForPort`. A scan of the VIP's few ports.
+    @inlinable @inline(__always)
+    public func listener(vip: Int32, protocolNumber: UInt8, port: UInt16) -> Int32 {
+        let entry = vips[Int(vip)]
         let key = UInt32(protocolNumber) << 16 | UInt32(port)
         var i = Int(entry.firstPort)
         let end = i &+ Int(entry.portCount)
