@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "NVLBDataplane", targets: ["NVLBDataplane"]),
         .library(name: "NVLBRuntime", targets: ["NVLBRuntime"]),
         .library(name: "NVLBControl", targets: ["NVLBControl"]),
+        /// Example policies, actors and golden frames, shared by the tests and `Benchmarks/`.
+        .library(name: "NVLBTestSupport", targets: ["NVLBTestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

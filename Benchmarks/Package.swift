@@ -22,6 +22,8 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "NVLBDataplane", package: "nvlb"),
+                .product(name: "NVLBRuntime", package: "nvlb"),
+                .product(name: "NVLBTestSupport", package: "nvlb"),
             ],
             path: "Benchmarks/NVLBBenchmarks",
             plugins: [

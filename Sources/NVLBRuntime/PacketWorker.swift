@@ -27,8 +27,10 @@ public final class WorkerRings: Sendable {
 /// hand frames of flows owned by another worker to that worker, finish its own in
 /// batches (prefetching their flow-table buckets) and push completions. Reads the
 /// policy once per batch through the publisher and passes a quiescent point after
-/// each batch.
-public struct PacketWorker: ~Copyable {
+/// each batch. Owned and used by one worker thread. (A class rather than a
+/// non-copyable struct: Swift 6.3 miscompiles inout `self` of such a struct under
+/// ThreadSanitizer, and the concurrency tests run under it.)
+public final class PacketWorker {
     public let index: Int
     public let workers: Int
     public var dataplane: DataplaneWorker
@@ -65,7 +67,7 @@ public struct PacketWorker: ~Copyable {
     }
 
     /// Runs until `stop` is set and every ring of this worker is empty.
-    public mutating func run(publisher: SnapshotPublisher<PolicySnapshot>, quiescence: QuiescentState, stop: borrowing Atomic<Bool>) {
+    public func run(publisher: SnapshotPublisher<PolicySnapshot>, quiescence: QuiescentState, stop: borrowing Atomic<Bool>) {
         quiescence.online(worker: index)
         var idle = 0
         while true {
@@ -91,7 +93,7 @@ public struct PacketWorker: ~Copyable {
 
     /// One pass over the rings. Returns how many frames it moved.
     @inline(__always)
-    mutating func pollOnce(_ policy: PolicySnapshot) -> Int {
+    func pollOnce(_ policy: PolicySnapshot) -> Int {
         var moved = 0
         let mine = rings[index]
         for source in 0..<workers where source != index {
@@ -135,7 +137,7 @@ public struct PacketWorker: ~Copyable {
     /// Finishes classified frames this worker owns (`packets` and `classifications`
     /// filled by the caller, in the order of `descriptors`) and completes them.
     @inline(__always)
-    mutating func finish(_ descriptors: UnsafeMutablePointer<PacketDescriptor>, count: Int, policy: PolicySnapshot) {
+    func finish(_ descriptors: UnsafeMutablePointer<PacketDescriptor>, count: Int, policy: PolicySnapshot) {
         guard count > 0 else { return }
         // Frames of one batch share the flow clock of the newest.
         var now: UInt32 = 0

@@ -169,14 +169,15 @@ public enum Replay {
         } catch {
             fatalError("nvlb: cannot allocate the flow table of worker \(index): \(error)")
         }
-        var worker = PacketWorker(
+        let worker = PacketWorker(
             index: index, workers: workers,
             dataplane: DataplaneWorker(flows: FlowTable(memory: memory.baseAddress, capacity: capacity)), pool: pool,
             rings: rings)
         worker.run(publisher: publisher, quiescence: quiescence, stop: stop.value)
         let counters = worker.dataplane.counters.snapshot()
         results.withLock { $0.append(counters) }
-        _ = consume worker
+        // The worker (whose flow table lives in `memory`) goes before the memory.
+        withExtendedLifetime(worker) {}
         _ = consume memory
     }
 }

@@ -23,13 +23,13 @@ struct SplitMix64 {
     }
 }
 
-/// xoshiro256** (Blackman and Vigna, 2018): the generator's pseudo-random source.
-/// A plain value: copying it forks an identical stream.
-struct Xoshiro256: RandomNumberGenerator {
+/// xoshiro256** (Blackman and Vigna, 2018): the seeded pseudo-random source of the
+/// traffic generator and the benchmarks. A plain value: copying it forks an identical stream.
+public struct Xoshiro256: RandomNumberGenerator, Sendable {
     var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
     /// A generator whose state is SplitMix64-expanded from `seed` (any seed, 0 included).
-    init(seed: UInt64) {
+    public init(seed: UInt64) {
         var expander = SplitMix64(state: seed)
         s0 = expander.next()
         s1 = expander.next()
@@ -37,7 +37,7 @@ struct Xoshiro256: RandomNumberGenerator {
         s3 = expander.next()
     }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
         let t = s1 << 17
         s2 ^= s0

@@ -55,9 +55,9 @@ import Testing
         let toHost1 = harness.run(Actors.external(sport: 2000))
         #expect(try ParsedFrame.parse(toHost1.output).destination == Actors.host1MAC)
         // The internal client's host (192.168.6.7) has none: the gateway MAC, no ARP request.
-        let request = GoldenFrameTests.internalRequestIn
+        let request = GoldenFrames.internalRequestIn
         _ = harness.run(request)
-        let reply = harness.run(GoldenFrameTests.internalReplyIn)
+        let reply = harness.run(GoldenFrames.internalReplyIn)
         #expect(try ParsedFrame.parse(reply.output).destination == TestPolicies.mac("02:00:00:00:06:01"))
         var asked: [IPv4Address] = []
         harness.worker.drainARPRequests { asked.append($0) }

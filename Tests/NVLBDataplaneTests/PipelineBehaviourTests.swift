@@ -223,28 +223,28 @@ import Testing
     @Test(arguments: [4, 8, 12, 40])
     func outerIPOptionsAreSkipped(optionBytes: Int) throws {
         let harness = Harness(TestPolicies.goldenExample())
-        let requestInner = Array(GoldenFrameTests.internalRequestIn[42...])
+        let requestInner = Array(GoldenFrames.internalRequestIn[42...])
         let request = Traffic.nvgre(
             inner: requestInner, hostPA: TestPolicies.ip("192.168.6.7"), vsid: 5002,
             options: Self.options(optionBytes))
         #expect(ParsedFrame(request)?.ipv4?.ihl == UInt8(5 + optionBytes / 4))
         let forwarded = harness.run(request)
         #expect(forwarded.verdict == .forward(.underlay))
-        #expect(forwarded.output == GoldenFrameTests.internalRequestOut)
+        #expect(forwarded.output == GoldenFrames.internalRequestOut)
 
-        let replyInner = Array(GoldenFrameTests.internalReplyIn[42...])
+        let replyInner = Array(GoldenFrames.internalReplyIn[42...])
         let reply = Traffic.nvgre(
             inner: replyInner, hostPA: TestPolicies.ip("192.168.6.4"), vsid: 5001, options: Self.options(optionBytes))
         let back = harness.run(reply)
         #expect(back.verdict == .forward(.underlay))
-        #expect(back.output == GoldenFrameTests.internalReplyOut)
+        #expect(back.output == GoldenFrames.internalReplyOut)
 
         let externalReply = Traffic.nvgre(
-            inner: Array(GoldenFrameTests.externalReplyIn[42...]), hostPA: TestPolicies.ip("192.168.6.4"), vsid: 5001,
+            inner: Array(GoldenFrames.externalReplyIn[42...]), hostPA: TestPolicies.ip("192.168.6.4"), vsid: 5001,
             options: Self.options(optionBytes))
         let plain = harness.run(externalReply)
         #expect(plain.verdict == .forward(.external))
-        #expect(plain.output == GoldenFrameTests.externalReplyOut)
+        #expect(plain.output == GoldenFrames.externalReplyOut)
     }
 
     enum GoldenKind: CaseIterable { case externalRequest, externalReply, internalRequest, internalReply }
@@ -257,21 +257,21 @@ import Testing
         }
         switch kind {
         case .externalRequest:
-            return (FrameBuilder.padded(GoldenFrameTests.externalRequestIn), GoldenFrameTests.externalRequestOut)
+            return (FrameBuilder.padded(GoldenFrames.externalRequestIn), GoldenFrames.externalRequestOut)
         case .externalReply:
             return (
-                repadNVGRE(GoldenFrameTests.externalReplyIn, hostPA: "192.168.6.4", vsid: 5001),
-                GoldenFrameTests.externalReplyOut
+                repadNVGRE(GoldenFrames.externalReplyIn, hostPA: "192.168.6.4", vsid: 5001),
+                GoldenFrames.externalReplyOut
             )
         case .internalRequest:
             return (
-                repadNVGRE(GoldenFrameTests.internalRequestIn, hostPA: "192.168.6.7", vsid: 5002),
-                GoldenFrameTests.internalRequestOut
+                repadNVGRE(GoldenFrames.internalRequestIn, hostPA: "192.168.6.7", vsid: 5002),
+                GoldenFrames.internalRequestOut
             )
         case .internalReply:
             return (
-                repadNVGRE(GoldenFrameTests.internalReplyIn, hostPA: "192.168.6.4", vsid: 5001),
-                GoldenFrameTests.internalReplyOut
+                repadNVGRE(GoldenFrames.internalReplyIn, hostPA: "192.168.6.4", vsid: 5001),
+                GoldenFrames.internalReplyOut
             )
         }
     }

@@ -23,10 +23,10 @@ import Testing
             src: TestPolicies.ip("10.1.6.21"),
             dst: Actors.client, sport: 5353, dport: 40000, payload: [9, 8, 7])
         return [
-            Kind(name: "external request", frame: GoldenFrameTests.externalRequestIn, verdict: .forward(.underlay)),
-            Kind(name: "external reply", frame: GoldenFrameTests.externalReplyIn, verdict: .forward(.external)),
-            Kind(name: "internal request", frame: GoldenFrameTests.internalRequestIn, verdict: .forward(.underlay)),
-            Kind(name: "internal reply", frame: GoldenFrameTests.internalReplyIn, verdict: .forward(.underlay)),
+            Kind(name: "external request", frame: GoldenFrames.externalRequestIn, verdict: .forward(.underlay)),
+            Kind(name: "external reply", frame: GoldenFrames.externalReplyIn, verdict: .forward(.external)),
+            Kind(name: "internal request", frame: GoldenFrames.internalRequestIn, verdict: .forward(.underlay)),
+            Kind(name: "internal reply", frame: GoldenFrames.internalReplyIn, verdict: .forward(.underlay)),
             Kind(
                 name: "external UDP request", frame: Traffic.externalUDP(payload: [1, 2, 3, 4, 5]),
                 verdict: .forward(.underlay)),
@@ -52,12 +52,12 @@ import Testing
             Kind(
                 name: "NVGRE with outer IP options",
                 frame: Traffic.nvgre(
-                    inner: Array(GoldenFrameTests.internalRequestIn[42...]), hostPA: client.pa, vsid: 5002,
+                    inner: Array(GoldenFrames.internalRequestIn[42...]), hostPA: client.pa, vsid: 5002,
                     options: [0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00]),
                 verdict: .forward(.underlay)),
             Kind(
                 name: "padded external request",
-                frame: FrameBuilder.padded(GoldenFrameTests.externalRequestIn),
+                frame: FrameBuilder.padded(GoldenFrames.externalRequestIn),
                 verdict: .forward(.underlay)),
         ]
     }()

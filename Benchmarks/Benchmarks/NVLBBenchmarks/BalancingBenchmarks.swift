@@ -10,7 +10,7 @@ final class HashStream {
 
     init(seed: UInt64) {
         values = .allocate(capacity: Self.count)
-        var generator = SplitMix64(seed: seed)
+        var generator = Xoshiro256(seed: seed)
         for i in 0..<Self.count { (values + i).initialize(to: generator.next()) }
     }
 

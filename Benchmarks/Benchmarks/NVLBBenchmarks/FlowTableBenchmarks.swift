@@ -1,6 +1,7 @@
 import Benchmark
 import NVLBBalancing
 import NVLBDataplane
+import NVLBRuntime
 
 /// The request key of a flow as the classifier hands it to the flow table.
 struct FlowKey {
@@ -54,7 +55,7 @@ final class FlowTableFixture {
         }
         self.rejected = rejected
         var lookups = hits ? stored : (flows..<(2 * flows)).map(key)
-        var generator = SplitMix64(seed: UInt64(flows))
+        var generator = Xoshiro256(seed: UInt64(flows))
         lookups.shuffle(using: &generator)
         keyCount = lookups.count
         keys = .allocate(capacity: keyCount)

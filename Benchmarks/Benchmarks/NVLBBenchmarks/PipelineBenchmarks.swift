@@ -1,5 +1,7 @@
 import Benchmark
 import NVLBDataplane
+import NVLBRuntime
+import NVLBTestSupport
 import NVLBPolicy
 import NVLBWire
 
@@ -10,7 +12,7 @@ final class SingleFrameFixture {
     let frame: RawFrame
 
     init(frame: [UInt8], priming: [[UInt8]], expected: Verdict) {
-        worker = WorkerFixture(configuration: Policies.goldenExample(), flowCapacity: 1_024)
+        worker = WorkerFixture(configuration: TestPolicies.goldenExample(), flowCapacity: 1_024)
         for earlier in priming { worker.run(earlier) }
         let first = worker.run(frame)
         precondition(first.verdict == expected, "pipeline fixture: got \(first.verdict), expected \(expected)")
@@ -44,7 +46,7 @@ final class BatchFixture {
     private(set) var dropped = 0
 
     init(flows: Int, flowCapacity: Int, hugePages: Bool) {
-        let worker = WorkerFixture(configuration: Policies.example(), flowCapacity: flowCapacity, hugePages: hugePages)
+        let worker = WorkerFixture(configuration: TestPolicies.example(), flowCapacity: flowCapacity, hugePages: hugePages)
         self.worker = worker
         let internalFlows = min(flows / 4, 60_000)
         let externalFlows = flows - internalFlows
@@ -98,9 +100,9 @@ final class BatchFixture {
         }
         // 2 % answered or dropped in the first stage: ARP for the PA, TCP to no VIP.
         for i in 0..<max(1, flows / 50) {
-            all.append(i % 2 == 0 ? GoldenFrames.arpRequest : GoldenFrames.noVIP)
+            all.append(i % 2 == 0 ? BenchFrames.arpRequest : BenchFrames.noVIP)
         }
-        var generator = SplitMix64(seed: 0x6e76_6c62)
+        var generator = Xoshiro256(seed: 0x6e76_6c62)
         all.shuffle(using: &generator)
         while all.count % Self.batch != 0 { all.append(all[all.count % Self.batch]) }
 
@@ -222,12 +224,12 @@ func pipelineBenchmarks() {
     // SPEC §3.1–§3.5 and a drop, one packet kind at a time, each copied into the receive
     // buffer behind the headroom and processed, as the receive loop does.
     let kinds: [(name: String, frame: [UInt8], priming: [[UInt8]], expected: Verdict)] = [
-        ("ExternalRequest", GoldenFrames.externalRequest, [], .forward(.underlay)),
-        ("ExternalReply", GoldenFrames.externalReply, [GoldenFrames.externalRequest], .forward(.external)),
-        ("InternalRequest", GoldenFrames.internalRequest, [], .forward(.underlay)),
-        ("InternalReply", GoldenFrames.internalReply, [GoldenFrames.internalRequest], .forward(.underlay)),
-        ("ARPAnswer", GoldenFrames.arpRequest, [], .answer(.underlay)),
-        ("DropNoVIP", GoldenFrames.noVIP, [], .drop(.noVIP)),
+        ("ExternalRequest", GoldenFrames.externalRequestIn, [], .forward(.underlay)),
+        ("ExternalReply", GoldenFrames.externalReplyIn, [GoldenFrames.externalRequestIn], .forward(.external)),
+        ("InternalRequest", GoldenFrames.internalRequestIn, [], .forward(.underlay)),
+        ("InternalReply", GoldenFrames.internalReplyIn, [GoldenFrames.internalRequestIn], .forward(.underlay)),
+        ("ARPAnswer", BenchFrames.arpRequest, [], .answer(.underlay)),
+        ("DropNoVIP", BenchFrames.noVIP, [], .drop(.noVIP)),
     ]
     for kind in kinds {
         Benchmark("Pipeline.\(kind.name)", configuration: Configurations.perOperation) {

@@ -50,7 +50,7 @@ func wireBenchmarks() {
             blackHole(parseNVGRE(p, length: n))
         }
     } setup: {
-        let frame = RawFrame(GoldenFrames.internalRequest)
+        let frame = RawFrame(GoldenFrames.internalRequestIn)
         precondition(parseNVGRE(frame.bytes, length: frame.count) != 0, "golden NVGRE frame must parse")
         return frame
     }
@@ -64,7 +64,7 @@ func wireBenchmarks() {
                 blackHole(Checksum.internet(p, count: n))
             }
         } setup: {
-            var generator = SplitMix64(seed: UInt64(size))
+            var generator = Xoshiro256(seed: UInt64(size))
             return RawFrame((0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) })
         }
     }
