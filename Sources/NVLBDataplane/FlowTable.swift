@@ -86,32 +86,34 @@ public struct FlowTable: ~Copyable {
     }
 
     /// The slot of the live flow whose request key matches, or nil.
-    @inlinable
+    @inlinable @inline(__always)
     public func findRequest(
         hash: UInt32, protocolNumber: UInt8, clientIP: UInt32, clientPort: UInt16, clientVSID: UInt32,
         vip: UInt32, vipPort: UInt16, now: UInt32
     ) -> Int? {
-        let stored = Self.storedHash(hash)
-        var index = Int(hash) & mask
-        for _ in 0..<Self.probeWindow {
-            let e = entry(index)
-            if e.pointee.hash == 0 { return nil }
-            if e.pointee.hash == stored && e.pointee.clientIP == clientIP && e.pointee.clientPort == clientPort
-                && e.pointee.protocolNumber == protocolNumber && e.pointee.clientVSID == clientVSID
-                && e.pointee.vip == vip && e.pointee.vipPort == vipPort && e.pointee.isLive(now: now)
-            {
-                return index & mask
-            }
-            index &+= 1
-        }
-        return nil
+        find(
+            hash: hash, protocolNumber: protocolNumber, clientIP: clientIP, clientPort: clientPort, reply: false,
+            vsid: clientVSID, address: vip, port: vipPort, now: now)
     }
 
     /// The slot of the live flow whose reply key matches, or nil.
-    @inlinable
+    @inlinable @inline(__always)
     public func findReply(
         hash: UInt32, protocolNumber: UInt8, clientIP: UInt32, clientPort: UInt16, dipVSID: UInt32,
         dipCA: UInt32, backendPort: UInt16, now: UInt32
+    ) -> Int? {
+        find(
+            hash: hash, protocolNumber: protocolNumber, clientIP: clientIP, clientPort: clientPort, reply: true,
+            vsid: dipVSID, address: dipCA, port: backendPort, now: now)
+    }
+
+    /// The probe of both lookups: the client half of the key, then the VIP half
+    /// (client VSID, VIP, VIP port) of a request or the DIP half (DIP VSID, DIP CA,
+    /// backend port) of a reply.
+    @inlinable @inline(__always)
+    func find(
+        hash: UInt32, protocolNumber: UInt8, clientIP: UInt32, clientPort: UInt16, reply: Bool, vsid: UInt32,
+        address: UInt32, port: UInt16, now: UInt32
     ) -> Int? {
         let stored = Self.storedHash(hash)
         var index = Int(hash) & mask
@@ -119,8 +121,11 @@ public struct FlowTable: ~Copyable {
             let e = entry(index)
             if e.pointee.hash == 0 { return nil }
             if e.pointee.hash == stored && e.pointee.clientIP == clientIP && e.pointee.clientPort == clientPort
-                && e.pointee.protocolNumber == protocolNumber && e.pointee.dipCA == dipCA
-                && e.pointee.dipVSID == dipVSID && e.pointee.backendPort == backendPort && e.pointee.isLive(now: now)
+                && e.pointee.protocolNumber == protocolNumber
+                && (reply
+                    ? e.pointee.dipVSID == vsid && e.pointee.dipCA == address && e.pointee.backendPort == port
+                    : e.pointee.clientVSID == vsid && e.pointee.vip == address && e.pointee.vipPort == port)
+                && e.pointee.isLive(now: now)
             {
                 return index & mask
             }

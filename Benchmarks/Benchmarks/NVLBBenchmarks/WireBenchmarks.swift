@@ -1,4 +1,6 @@
 import Benchmark
+import NVLBRuntime
+import NVLBTestSupport
 import NVLBWire
 
 /// The fields a load balancer needs from an NVGRE frame, folded into one word for `blackHole`.
