@@ -1,9 +1,12 @@
 import Foundation
+import NVLBPolicy
 
 /// A short human-readable account of a replay: totals, per load balancer the DIPs
 /// and their share of forwarded requests, and drops by reason.
 public enum ReplaySummary {
-    public static func render(_ s: ReplayStatistics) -> String {
+    /// With `configuration`, load balancers whose rules all hash by source address say so:
+    /// each client address then sticks to one DIP, so few clients cannot spread.
+    public static func render(_ s: ReplayStatistics, configuration: PolicyConfiguration? = nil) -> String {
         var lines: [String] = []
         lines.append(
             "packets: \(s.packetsIn) in, \(s.packetsOut) out, \(s.answered) answered, \(s.dropped) dropped; "
@@ -12,7 +15,12 @@ public enum ReplaySummary {
         for lb in s.backends.keys.sorted() {
             let dips = s.backends[lb] ?? [:]
             let total = dips.values.reduce(0, +)
-            lines.append("  \(lb): \(total) packets to DIPs")
+            let affinity = configuration?.loadBalancers.first { $0.name == lb }.map { balancer in
+                !balancer.rules.isEmpty && balancer.rules.allSatisfy { $0.loadDistribution != .fiveTuple }
+            } ?? false
+            lines.append(
+                "  \(lb): \(total) packets to DIPs"
+                    + (affinity ? " (source-address affinity: each client address stays on one DIP)" : ""))
             for dip in dips.keys.sorted() {
                 let count = dips[dip] ?? 0
                 let share = total > 0 ? Double(count) * 100 / Double(total) : 0

@@ -44,6 +44,6 @@ struct ReplayCommand: ParsableCommand {
         if let stats {
             try failing("writing \(stats)") { try statistics.json().write(toFile: stats, atomically: true, encoding: .utf8) }
         }
-        print(ReplaySummary.render(statistics))
+        print(ReplaySummary.render(statistics, configuration: configuration))
     }
 }
