@@ -368,8 +368,12 @@ final class LiveCaptureBox {
         let environment = ProcessInfo.processInfo.environment
         let seconds = Double(environment["NVLB_LIVE_BENCH_SECONDS"] ?? "") ?? 5
         let batch = Int(environment["NVLB_LIVE_BENCH_BATCH"] ?? "") ?? 256
-        let modes = (environment["NVLB_LIVE_BENCH_MODES"] ?? "naive,capture-inject,batched,batched-bypass")
-            .split(separator: ",").compactMap { LiveForwarder.Mode(rawValue: String($0)) }
+        // `nvlb` and `nvlb-w2`: the real engine (`nvlb run`, 1 or 2 workers); the others are
+        // LiveForwarder modes (I/O only).
+        let requested = (environment["NVLB_LIVE_BENCH_MODES"] ?? "naive,capture-inject,batched,batched-bypass")
+            .split(separator: ",").map(String.init)
+        let modes = requested.compactMap { LiveForwarder.Mode(rawValue: $0) }
+        let engineModes = requested.filter { EngineRun.workers(mode: $0) != nil }
         let tag = environment["NVLB_LIVE_BENCH_TAG"] ?? "\(getpid() % 100_000)"
         let gen = "nvlb-lb-gen-\(tag)"
         let dut = "nvlb-lb-dut-\(tag)"
@@ -399,12 +403,17 @@ final class LiveCaptureBox {
             "printf %x \(1 << otherCPU) > /sys/class/net/s0/queues/rx-0/rps_cpus",
         ])
 
-        // 60-byte UDP frames (the Ethernet minimum), 256 flows, to a MAC nobody has.
-        let frames = (0..<256).map { flow in
-            FrameBuilder.udp(
-                srcMAC: MACAddress(rawValue: 0x02_00_00_00_00_01), dstMAC: MACAddress(rawValue: 0x02_00_00_00_00_02),
-                src: IPv4Address(203, 0, 113, UInt8(flow % 250 + 1)), dst: IPv4Address(131, 107, 10, 10),
-                sport: UInt16(10_000 + flow), dport: 80, payload: [UInt8](repeating: 0, count: 18))
+        // 60-byte frames (the Ethernet minimum): valid external requests, TCP to the public VIP
+        // 131.107.10.10:80 at nvlb's external MAC, 4,096 flows (16 clients × 256 ports), so that
+        // the `nvlb` modes get real work and the fanout hash spreads the flows. The LiveForwarder
+        // modes copy the same frames unchanged.
+        let frames: [[UInt8]] = (0..<4096).map { (flow: Int) -> [UInt8] in
+            let client = IPv4Address(203, 0, 113, UInt8(flow % 16 + 1))
+            let port = UInt16(10_000 + flow / 16)
+            let frame = FrameBuilder.tcp(
+                srcMAC: MACAddress(rawValue: 0x02_00_00_00_00_01), dstMAC: EngineRun.externalMAC,
+                src: client, dst: EngineRun.vip, sport: port, dport: 80, seq: UInt32(flow))
+            return FrameBuilder.padded(frame)
         }
         let warmup = 1.0
         var report: [String] = []
@@ -462,6 +471,62 @@ final class LiveCaptureBox {
                     + "\"sent\": \(forwarded.sent), \"failed\": \(forwarded.failed), "
                     + "\"transmit_calls\": \(forwarded.transmitCalls)}")
             #expect(forwarded.sent > 0)
+            print(report.last!)
+        }
+
+        // The real engine: `nvlb run` in dut with external.interface = d0 and
+        // underlay.interface = d1 — NAT and NVGRE encapsulation toward the DIPs' hosts, whose
+        // PAs are static neighbours at s0's MAC. Steady rate at the sink, and nvlb's CPU time
+        // (utime + stime of the whole process) over the same window: frames per CPU-second,
+        // comparable to the drain figures (capacity of the CPU time it used).
+        let sinkMAC = try ip(["netns", "exec", sink, "cat", "/sys/class/net/s0/address"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        for mode in engineModes {
+            let workers = EngineRun.workers(mode: mode)!
+            let total = warmup + seconds + 0.5
+            let cpuList = workers == 1 ? "\(dutCPU)" : (0..<min(workers, cpus)).map(String.init).joined(separator: ",")
+            let engine = try EngineRun(
+                namespace: dut, workers: workers, cpuList: cpuList, sinkMAC: sinkMAC,
+                binary: environment["NVLB_LIVE_BENCH_NVLB"] ?? ".build/release/nvlb")
+            defer { engine.stop() }
+            let generator = Self.spawn(in: gen) {
+                try LiveForwarder.generate(on: "g0", frames: frames, seconds: total, batch: batch, cpu: otherCPU)
+            }
+            Thread.sleep(forTimeInterval: warmup)
+            let before = try Self.receivedPackets(sink, "s0")
+            let cpuBefore = engine.cpuSeconds()
+            let start = Date()
+            Thread.sleep(forTimeInterval: seconds)
+            let after = try Self.receivedPackets(sink, "s0")
+            let cpuAfter = engine.cpuSeconds()
+            let elapsed = Date().timeIntervalSince(start)
+            generator.done.wait()
+            let counters = engine.stop()
+            let generated = try generator.value!.get()
+            let mpps = Double(after - before) / elapsed / 1e6
+            let offered = Double(generated.sent) / generated.seconds / 1e6
+            let cpu = cpuAfter - cpuBefore
+            let perCPUSecond = cpu > 0 ? Double(after - before) / cpu / 1e6 : 0
+            let figure = { (key: String) -> String in counters[key].map { "\($0)" } ?? "?" }
+            report.append(
+                "\(mode.padding(toLength: 15, withPad: " ", startingAt: 0)) "
+                    + "forwarded \(String(format: "%.3f", mpps)) Mpps at the sink "
+                    + "(offered \(String(format: "%.3f", offered)) Mpps; \(workers) worker(s) on CPU \(cpuList); "
+                    + "nvlb CPU \(String(format: "%.2f", cpu)) s in \(String(format: "%.2f", elapsed)) s = "
+                    + "\(String(format: "%.3f", perCPUSecond)) M frames per CPU-second; final counters in=\(figure("in")) "
+                    + "out=\(figure("out")) dropped=\(figure("dropped")) flows=\(figure("flows")) "
+                    + "handoffs=\(figure("handoffs")) handoff_overflows=\(figure("handoff_overflows")) send_failures=\(figure("send_failures")) "
+                    + "kernel_drops=\(figure("kernel_drops"))\(engine.drops.isEmpty ? "" : " drops: " + engine.drops))")
+            json.append(
+                "\"\(mode)\": {\"workers\": \(workers), \"mpps\": \(String(format: "%.4f", mpps)), "
+                    + "\"offered_mpps\": \(String(format: "%.4f", offered)), "
+                    + "\"cpu_seconds\": \(String(format: "%.3f", cpu)), \"seconds\": \(String(format: "%.3f", elapsed)), "
+                    + "\"mframes_per_cpu_second\": \(String(format: "%.4f", perCPUSecond)), "
+                    + ["in", "out", "dropped", "flows", "handoffs", "handoff_overflows", "send_failures", "kernel_drops"].map {
+                        "\"\($0)\": \(counters[$0] ?? 0)"
+                    }.joined(separator: ", ") + "}")
+            #expect(after - before > 0)
+            #expect(counters["out"] ?? 0 > 0)
             print(report.last!)
         }
 
@@ -525,5 +590,135 @@ final class LiveCaptureBox {
         if let path = environment["NVLB_LIVE_BENCH_OUTPUT"] {
             try (object + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         }
+    }
+}
+
+/// `nvlb run` in a namespace for the live benchmark: writes the configuration, starts the
+/// process (pinned with taskset; nvlb pins its workers within the CPUs it is allowed), waits
+/// until it runs, stops it with SIGTERM and reads its final counters from its log.
+final class EngineRun {
+    static let externalMAC = MACAddress(rawValue: 0x02_4C_42_00_00_01)
+    static let vip = IPv4Address(131, 107, 10, 10)
+
+    /// Workers of an engine mode: `nvlb` = 1, `nvlb-wN` = N; nil for other modes.
+    static func workers(mode: String) -> Int? {
+        if mode == "nvlb" { return 1 }
+        guard mode.hasPrefix("nvlb-w"), let n = Int(mode.dropFirst(6)), n > 0 else { return nil }
+        return n
+    }
+
+    /// One routing domain, four DIPs on two hosts (static neighbours at the sink's MAC), one
+    /// external VIP with a TCP rule. nvlb's PA and VIP are not on any kernel interface.
+    static func configuration(workers: Int, sinkMAC: String) -> String {
+        """
+        balancer:
+          workers: \(workers)
+          flow_table_capacity: 1048576
+        underlay:
+          interface: d1
+          address: 192.168.6.2
+          mac: 02:4c:42:00:06:02
+          neighbors:
+            - { address: 192.168.6.3, mac: \(sinkMAC) }
+            - { address: 192.168.6.4, mac: \(sinkMAC) }
+        external:
+          interface: d0
+          mac: 02:4c:42:00:00:01
+          gateway_mac: 02:00:00:00:00:fe
+        routing_domains:
+          - name: blue
+            gateway_mac: 02:4c:42:00:b1:00
+            subnets: [5001]
+            lookup_records:
+              - { vsid: 5001, ca: 10.1.6.20, pa: 192.168.6.3, mac: 00:15:5d:01:06:20 }
+              - { vsid: 5001, ca: 10.1.6.21, pa: 192.168.6.4, mac: 00:15:5d:01:06:21 }
+              - { vsid: 5001, ca: 10.1.6.22, pa: 192.168.6.3, mac: 00:15:5d:01:06:22 }
+              - { vsid: 5001, ca: 10.1.6.23, pa: 192.168.6.4, mac: 00:15:5d:01:06:23 }
+        load_balancers:
+          - name: web
+            routing_domain: blue
+            frontends: [ { vip: 131.107.10.10 } ]
+            rules: [ { protocol: tcp, frontend_port: 80, backend_port: 80 } ]
+            backends:
+              - { vsid: 5001, ca: 10.1.6.20 }
+              - { vsid: 5001, ca: 10.1.6.21 }
+              - { vsid: 5001, ca: 10.1.6.22 }
+              - { vsid: 5001, ca: 10.1.6.23 }
+
+        """
+    }
+
+    let process = Process()
+    let directory: String
+    let logPath: String
+    private var stopped: [String: UInt64]? = nil
+    private(set) var drops = ""
+
+    init(namespace: String, workers: Int, cpuList: String, sinkMAC: String, binary: String) throws {
+        directory = NSTemporaryDirectory() + "nvlb-live-bench-\(getpid())-\(workers)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let configPath = directory + "/nvlb.yaml"
+        logPath = directory + "/nvlb.log"
+        try Self.configuration(workers: workers, sinkMAC: sinkMAC).write(
+            toFile: configPath, atomically: true, encoding: .utf8)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = FileHandle(forWritingAtPath: logPath)!
+        // `ip netns exec` and `taskset` exec: the process id is nvlb's.
+        process.executableURL = URL(fileURLWithPath: LiveIOTests.ipTool ?? "/usr/sbin/ip")
+        process.arguments = [
+            "netns", "exec", namespace, "taskset", "-c", cpuList, binary, "run", "--config", configPath,
+            "--workers", "\(workers)", "--stats-interval", "0",
+        ]
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        let deadline = Date().addingTimeInterval(15)
+        while !self.log.contains("nvlb running") {
+            guard process.isRunning, Date() < deadline else {
+                stop()
+                throw LiveIOError(
+                    kind: .other, interface: "d0/d1", operation: "nvlb run", message: "did not start:\n\(self.log)")
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// utime + stime of the nvlb process (all its threads), in seconds.
+    func cpuSeconds() -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        // After "pid (comm)": field 3 is state; utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Sends SIGTERM (SIGKILL after 10 s), waits, and returns the `final counters` of its log.
+    @discardableResult
+    func stop() -> [String: UInt64] {
+        if let stopped { return stopped }
+        if process.isRunning {
+            process.terminate()
+            let deadline = Date().addingTimeInterval(10)
+            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+        var counters: [String: UInt64] = [:]
+        if let line = log.split(separator: "\n").last(where: { $0.contains("final counters:") }) {
+            let tail = line[line.range(of: "final counters:")!.upperBound...]
+            let parts = tail.components(separatedBy: " drops: ")
+            for pair in parts[0].split(separator: " ") {
+                let kv = pair.split(separator: "=")
+                if kv.count == 2, let value = UInt64(kv[1]) { counters[String(kv[0])] = value }
+            }
+            if parts.count > 1 { drops = parts[1] }
+        }
+        stopped = counters
+        try? FileManager.default.removeItem(atPath: directory)
+        return counters
     }
 }
