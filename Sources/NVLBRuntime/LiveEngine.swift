@@ -63,8 +63,12 @@ public final class LiveEngine: @unchecked Sendable {
         let n = placement.slots.count
         quiescence = QuiescentState(workerCount: n)
         publisher = SnapshotPublisher(initial: PolicySnapshot(configuration: configuration), quiescentState: quiescence)
+        // 4,096 frames of up to 1,984 bytes per pair of workers (8 MiB): room for bursts
+        // of standard frames; a longer frame, or one that finds the ring full, is finished
+        // by the worker that received it (stateless-equivalent: Maglev picks the same DIP)
+        // and counted as a hand-off overflow.
         handoffs = (0..<n).map { _ in
-            (0..<n).map { _ in FrameHandoff(capacity: 1024, batch: Self.batch, frameCapacity: Self.frameCapacity) }
+            (0..<n).map { _ in FrameHandoff(capacity: 4096, batch: Self.batch, frameCapacity: 1984) }
         }
         neighborUpdates = (0..<n).map { _ in (0..<n).map { _ in SPSCRing(capacity: 256) } }
         latest = Mutex([CounterSnapshot](repeating: CounterSnapshot(), count: n))
