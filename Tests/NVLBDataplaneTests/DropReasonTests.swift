@@ -7,8 +7,8 @@ import Testing
 /// Every drop reason of SPEC §3.6 with a frame that must produce it.
 @Suite struct DropReasonTests {
     static let blueHost = TestPolicies.ip("192.168.6.4")
-    static let vm2 = TestPolicies.ip("10.1.6.21")
-    static let vm2MAC = TestPolicies.mac("00:15:5d:01:06:21")
+    static let vm2 = Actors.vm2
+    static let vm2MAC = Actors.vm2MAC
     static let clientVM = TestPolicies.ip("10.1.5.20")
     static let clientVMMAC = TestPolicies.mac("00:15:5d:01:05:20")
     static let clientHost = TestPolicies.ip("192.168.6.7")

@@ -9,8 +9,6 @@ import Testing
 
 /// Replay with several workers: steering, hand-offs, ordered output, publication under load.
 @Suite struct MultiWorkerReplayTests {
-    typealias R = ReplayTests
-
     /// `flows` external and internal TCP flows of the golden policy, interleaved:
     /// SYN, SYN-ACK from the DIP, ACK with data — 3 frames per flow.
     static func capture(flows: Int) -> [[UInt8]] {
@@ -27,25 +25,28 @@ import Testing
                 let out = { (flags: TCPFlags) in
                     FrameBuilder.encapsulate(
                         inner: FrameBuilder.tcp(
-                            srcMAC: clientVMMAC, dstMAC: R.blueGateway, src: clientVM, dst: TestPolicies.ip("10.1.5.100"),
+                            srcMAC: clientVMMAC, dstMAC: Actors.blueGateway, src: clientVM,
+                            dst: TestPolicies.ip("10.1.5.100"),
                             sport: port, dport: 8080, flags: flags),
-                        outerSourceMAC: TestPolicies.mac("02:00:00:00:06:07"), outerDestinationMAC: R.lbMAC,
-                        outerSource: clientHost, outerDestination: R.lbPA, vsid: 5002, flowID: UInt8(i & 0xff))
+                        outerSourceMAC: TestPolicies.mac("02:00:00:00:06:07"), outerDestinationMAC: Actors.lbMAC,
+                        outerSource: clientHost, outerDestination: Actors.lbPA, vsid: 5002, flowID: UInt8(i & 0xff))
                 }
                 requests.append(out(.syn))
                 acks.append(out(.ack))
                 replies.append(
                     FrameBuilder.encapsulate(
                         inner: FrameBuilder.tcp(
-                            srcMAC: R.vm2MAC, dstMAC: R.blueGateway, src: R.vm2, dst: clientVM, sport: 8080, dport: port,
+                            srcMAC: Actors.vm2MAC, dstMAC: Actors.blueGateway, src: Actors.vm2, dst: clientVM,
+                            sport: 8080, dport: port,
                             flags: [.syn, .ack]),
-                        outerSourceMAC: R.host1MAC, outerDestinationMAC: R.lbMAC, outerSource: R.host1,
-                        outerDestination: R.lbPA, vsid: 5001))
+                        outerSourceMAC: Actors.host1MAC, outerDestinationMAC: Actors.lbMAC, outerSource: Actors.host1PA,
+                        outerDestination: Actors.lbPA, vsid: 5001))
             } else {
                 let client = IPv4Address(rawValue: 0xC612_0000 + UInt32(i))  // 198.18.x.y
                 let out = { (flags: TCPFlags) in
                     FrameBuilder.tcp(
-                        srcMAC: R.routerMAC, dstMAC: R.externalMAC, src: client, dst: R.vip, sport: port, dport: 80,
+                        srcMAC: Actors.routerMAC, dstMAC: Actors.externalMAC, src: client, dst: Actors.blueVIP,
+                        sport: port, dport: 80,
                         flags: flags)
                 }
                 requests.append(out(.syn))
@@ -53,10 +54,11 @@ import Testing
                 replies.append(
                     FrameBuilder.encapsulate(
                         inner: FrameBuilder.tcp(
-                            srcMAC: R.vm2MAC, dstMAC: R.blueGateway, src: R.vm2, dst: client, sport: 80, dport: port,
+                            srcMAC: Actors.vm2MAC, dstMAC: Actors.blueGateway, src: Actors.vm2, dst: client, sport: 80,
+                            dport: port,
                             flags: [.syn, .ack]),
-                        outerSourceMAC: R.host1MAC, outerDestinationMAC: R.lbMAC, outerSource: R.host1,
-                        outerDestination: R.lbPA, vsid: 5001))
+                        outerSourceMAC: Actors.host1MAC, outerDestinationMAC: Actors.lbMAC, outerSource: Actors.host1PA,
+                        outerDestination: Actors.lbPA, vsid: 5001))
             }
         }
         // Interleave in windows of 10 flows: 10 SYNs, their replies, their ACKs.
@@ -68,14 +70,17 @@ import Testing
         return frames
     }
 
-    static func replay(_ frames: [[UInt8]], options: Replay.Options) throws -> (stats: ReplayStatistics, output: [CapturedFrame]) {
+    static func replay(_ frames: [[UInt8]], options: Replay.Options) throws -> (
+        stats: ReplayStatistics, output: [CapturedFrame]
+    ) {
         let directory = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let input = directory.appendingPathComponent("in.pcap").path
         let output = directory.appendingPathComponent("out.pcap").path
         var writer = try PcapFileWriter(path: input)
         for (index, frame) in frames.enumerated() {
-            try writer.write(frame, timestamp: PacketTimestamp(seconds: 1_700_000_000 + Int64(index / 100), microseconds: 0))
+            try writer.write(
+                frame, timestamp: PacketTimestamp(seconds: 1_700_000_000 + Int64(index / 100), microseconds: 0))
         }
         try writer.close()
         let stats = try Replay.run(
@@ -111,7 +116,8 @@ import Testing
         options.inFlight = 64
         let reloaded = try Self.replay(frames, options: options)
         #expect(reloaded.output == baseline.output)
-        #expect(reloaded.stats.packetsIn == reloaded.stats.packetsOut + reloaded.stats.answered + reloaded.stats.dropped)
+        #expect(
+            reloaded.stats.packetsIn == reloaded.stats.packetsOut + reloaded.stats.answered + reloaded.stats.dropped)
     }
 
     @Test(arguments: [2, 3, 4, 8])

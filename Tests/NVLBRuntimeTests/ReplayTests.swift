@@ -10,36 +10,30 @@ import Testing
 /// `Replay.run` over a generated capture: mixed external/internal requests, DIP
 /// replies, ARP and bad frames, checked frame by frame with the Wire parser.
 @Suite struct ReplayTests {
-    static let lbMAC = TestPolicies.mac("02:4c:42:00:06:02")
-    static let lbPA = TestPolicies.ip("192.168.6.2")
-    static let externalMAC = TestPolicies.mac("02:4c:42:00:00:01")
-    static let routerMAC = TestPolicies.mac("02:00:00:00:00:fe")
-    static let blueGateway = TestPolicies.mac("02:4c:42:00:b1:00")
-    static let host1 = TestPolicies.ip("192.168.6.4")
-    static let host1MAC = TestPolicies.mac("02:00:00:00:06:04")
-    static let vm2 = TestPolicies.ip("10.1.6.21")
-    static let vm2MAC = TestPolicies.mac("00:15:5d:01:06:21")
-    static let client = TestPolicies.ip("203.0.113.7")
-    static let vip = TestPolicies.ip("131.107.10.10")
-
-    /// Request from the Internet client, SYN-ACK of VM2, client's ACK, then one of each bad kind.
+    /// Request from the Internet client, SYN-ACK of VM2, the client's ACK, then one of each bad kind.
     static func capture() -> [[UInt8]] {
         let request = FrameBuilder.tcp(
-            srcMAC: routerMAC, dstMAC: externalMAC, src: client, dst: vip, sport: 40000, dport: 80, flags: .syn)
+            srcMAC: Actors.routerMAC, dstMAC: Actors.externalMAC, src: Actors.client, dst: Actors.blueVIP, sport: 40000,
+            dport: 80, flags: .syn)
         let replyInner = FrameBuilder.tcp(
-            srcMAC: vm2MAC, dstMAC: blueGateway, src: vm2, dst: client, sport: 80, dport: 40000, flags: [.syn, .ack])
+            srcMAC: Actors.vm2MAC, dstMAC: Actors.blueGateway, src: Actors.vm2, dst: Actors.client, sport: 80,
+            dport: 40000, flags: [.syn, .ack])
         let reply = FrameBuilder.encapsulate(
-            inner: replyInner, outerSourceMAC: host1MAC, outerDestinationMAC: lbMAC, outerSource: host1,
-            outerDestination: lbPA, vsid: 5001, flowID: 9)
+            inner: replyInner, outerSourceMAC: Actors.host1MAC, outerDestinationMAC: Actors.lbMAC,
+            outerSource: Actors.host1PA,
+            outerDestination: Actors.lbPA, vsid: 5001, flowID: 9)
         let ack = FrameBuilder.tcp(
-            srcMAC: routerMAC, dstMAC: externalMAC, src: client, dst: vip, sport: 40000, dport: 80, flags: .ack,
+            srcMAC: Actors.routerMAC, dstMAC: Actors.externalMAC, src: Actors.client, dst: Actors.blueVIP, sport: 40000,
+            dport: 80, flags: .ack,
             payload: Array("GET / HTTP/1.1\r\n\r\n".utf8))
-        let arp = FrameBuilder.arpRequest(senderMAC: host1MAC, senderIP: host1, targetIP: lbPA)
+        let arp = FrameBuilder.arpRequest(senderMAC: Actors.host1MAC, senderIP: Actors.host1PA, targetIP: Actors.lbPA)
         let noVIP = FrameBuilder.tcp(
-            srcMAC: routerMAC, dstMAC: externalMAC, src: client, dst: TestPolicies.ip("131.107.99.1"), sport: 1, dport: 80)
+            srcMAC: Actors.routerMAC, dstMAC: Actors.externalMAC, src: Actors.client,
+            dst: TestPolicies.ip("131.107.99.1"), sport: 1, dport: 80)
         let unknownVSID = FrameBuilder.encapsulate(
-            inner: replyInner, outerSourceMAC: host1MAC, outerDestinationMAC: lbMAC, outerSource: host1,
-            outerDestination: lbPA, vsid: 7777)
+            inner: replyInner, outerSourceMAC: Actors.host1MAC, outerDestinationMAC: Actors.lbMAC,
+            outerSource: Actors.host1PA,
+            outerDestination: Actors.lbPA, vsid: 7777)
         return [request, reply, ack, arp, noVIP, unknownVSID, [0x00, 0x01]]
     }
 
@@ -63,17 +57,17 @@ import Testing
 
         // SYN → VM2 in NVGRE (VSID 5001) to host 1.
         #expect(frames[0].gre?.vsid == 5001)
-        #expect(frames[0].ipv4?.destination == Self.host1)
-        #expect(frames[0].inner?.ipv4?.destination == Self.vm2)
+        #expect(frames[0].ipv4?.destination == Actors.host1PA)
+        #expect(frames[0].inner?.ipv4?.destination == Actors.vm2)
         #expect(frames[0].inner?.tcp?.flags == .syn)
-        // SYN-ACK → plain IPv4 from the VIP to the client via the router.
-        #expect(frames[1].destination == Self.routerMAC && frames[1].source == Self.externalMAC)
-        #expect(frames[1].ipv4?.source == Self.vip && frames[1].tcp?.sourcePort == 80)
+        // SYN-ACK → plain IPv4 from the VIP to the Actors.client via the router.
+        #expect(frames[1].destination == Actors.routerMAC && frames[1].source == Actors.externalMAC)
+        #expect(frames[1].ipv4?.source == Actors.blueVIP && frames[1].tcp?.sourcePort == 80)
         // ACK with data → same DIP.
-        #expect(frames[2].inner?.ipv4?.destination == Self.vm2)
+        #expect(frames[2].inner?.ipv4?.destination == Actors.vm2)
         #expect(frames[2].inner?.tcp?.payload == Array("GET / HTTP/1.1\r\n\r\n".utf8))
         // ARP answered for nvlb's PA.
-        #expect(frames[3].arp?.senderIP == Self.lbPA && frames[3].arp?.senderMAC == Self.lbMAC)
+        #expect(frames[3].arp?.senderIP == Actors.lbPA && frames[3].arp?.senderMAC == Actors.lbMAC)
 
         #expect(stats.packetsIn == 7)
         #expect(stats.packetsOut == 3 && stats.answered == 1 && stats.dropped == 3)
@@ -86,10 +80,11 @@ import Testing
 
         // The JSON document has the keys of SPEC §8.
         let json = try JSONSerialization.jsonObject(with: Data(stats.json().utf8)) as? [String: Any]
-        #expect(Set(json?.keys.map { $0 } ?? []) == [
-            "packets_in", "packets_out", "answered", "dropped", "drops", "flows_created", "handoffs", "workers",
-            "seconds", "mpps", "backends",
-        ])
+        #expect(
+            Set(json?.keys.map { $0 } ?? []) == [
+                "packets_in", "packets_out", "answered", "dropped", "drops", "flows_created", "handoffs", "workers",
+                "seconds", "mpps", "backends",
+            ])
 
         try Self.expectTsharkAgrees(output, frames: 4)
     }

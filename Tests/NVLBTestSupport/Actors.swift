@@ -13,6 +13,9 @@ public enum Actors {
     public static let clientHostPA = TestPolicies.ip("192.168.6.7")
     public static let clientVMMAC = TestPolicies.mac("00:15:5d:01:05:20")
     public static let clientVM = TestPolicies.ip("10.1.5.20")
+    /// Blue's VM2 (10.1.6.21 in VSID 5001, on host 1), the DIP of the golden example.
+    public static let vm2 = TestPolicies.ip("10.1.6.21")
+    public static let vm2MAC = TestPolicies.mac("00:15:5d:01:06:21")
     public static let client = TestPolicies.ip("203.0.113.7")
     public static let blueVIP = TestPolicies.ip("131.107.10.10")
     public static let redVIP = TestPolicies.ip("131.107.20.20")
