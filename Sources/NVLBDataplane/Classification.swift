@@ -53,9 +53,4 @@ public struct Classification {
         kind = .done
         self.verdict = verdict
     }
-
-    /// Client IP of the flow (source of a request, destination of a reply).
-    @inlinable public var clientIP: UInt32 { kind == .reply ? destination : source }
-    /// Client port of the flow.
-    @inlinable public var clientPort: UInt16 { kind == .reply ? destinationPort : sourcePort }
 }

@@ -31,7 +31,4 @@ public struct FixedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
     /// Pointer to the element at `index`, for read access to large elements.
     @inlinable @inline(__always)
     public func pointer(_ index: Int) -> UnsafeMutablePointer<Element> { base + index }
-
-    /// The elements as a Swift array (allocates; not for the packet path).
-    public var array: [Element] { Array(UnsafeBufferPointer(start: base, count: count)) }
 }

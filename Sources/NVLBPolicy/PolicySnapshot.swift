@@ -351,12 +351,6 @@ public final class PolicySnapshot: Sendable {
         }
         return nil
     }
-
-    /// The next-hop MAC for a PA (static neighbour, else the underlay gateway), 0 if none.
-    public func staticNextHop(pa: UInt32) -> UInt64 {
-        for record in 0..<records.count where records[record].pa == pa { return records[record].nextHopMAC }
-        return underlayGatewayMAC
-    }
 }
 
 /// A lookup record with its precomputed next hop.
