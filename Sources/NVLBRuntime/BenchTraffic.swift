@@ -38,22 +38,25 @@ public struct BenchTraffic: ~Copyable {
             let listener = s.listeners[i % s.listeners.count]
             let rule = s.rules[Int(listener.rule)]
             let lb = s.loadBalancers[Int(rule.loadBalancer)]
-            let flowNumber = UInt32(i / s.listeners.count)
             let proto = rule.protocolNumber
             var clientIP: UInt32
             var clientPort: UInt16
             var clientVSID: UInt32 = 0
             var clientRecord = -1
+            // Client (address, port) pairs are unique over all flows: the flow-table bucket
+            // (and the owner) depend on the client side only, and a client reusing one port
+            // toward many VIPs would pile its flows into one bucket.
+            let flow = UInt32(truncatingIfNeeded: i)
             if listener.vsid == 0 {
-                clientIP = 0xC612_0000 | (flowNumber / 28_000) & 0x1_FFFF
-                clientPort = UInt16(32_768 + flowNumber % 28_000)
+                clientIP = 0xC612_0000 | (flow / 28_000) & 0x1_FFFF
+                clientPort = UInt16(32_768 + flow % 28_000)
             } else {
                 let candidates = domainClients[Int(lb.domain)]
                 guard !candidates.isEmpty else { continue }
-                clientRecord = candidates[Int(flowNumber) % candidates.count]
+                clientRecord = candidates[Int(flow) % candidates.count]
                 clientIP = s.records[clientRecord].ca
                 clientVSID = s.records[clientRecord].vsid
-                clientPort = UInt16(1024 + (flowNumber / UInt32(candidates.count)) % 64_000)
+                clientPort = UInt16(1024 + (flow / UInt32(candidates.count)) % 64_000)
             }
             let selection = s.hasher.selectionHash(
                 distribution: rule.distribution, protocolNumber: proto, clientIP: clientIP, clientPort: clientPort,
