@@ -33,28 +33,29 @@ public struct FlowTable: ~Copyable {
     /// Bytes of memory a table of `capacity` slots needs.
     public static func byteCount(capacity: Int) -> Int { capacity * slotSize }
 
-    /// A table over caller-provided memory (e.g. NUMA-local), zero-filled here.
+    /// A table over caller-provided memory (e.g. NUMA-local), zero-filled here unless
+    /// the caller says it already is (`zeroed`, e.g. fresh anonymous pages it touched).
     /// The caller keeps the memory alive for the table's lifetime and frees it.
     /// - Precondition: `capacity` is a power of two ≥ `probeWindow`; memory is
     ///   64-byte aligned and `byteCount(capacity:)` long.
-    public init(memory: UnsafeMutableRawPointer, capacity: Int) {
-        self.init(memory: memory, capacity: capacity, ownsMemory: false)
+    public init(memory: UnsafeMutableRawPointer, capacity: Int, zeroed: Bool = false) {
+        self.init(memory: memory, capacity: capacity, ownsMemory: false, zeroed: zeroed)
     }
 
     /// A table with its own memory from the general allocator.
     public init(capacity: Int) {
         let memory = UnsafeMutableRawPointer.allocate(byteCount: Self.byteCount(capacity: capacity), alignment: Self.slotSize)
-        self.init(memory: memory, capacity: capacity, ownsMemory: true)
+        self.init(memory: memory, capacity: capacity, ownsMemory: true, zeroed: false)
     }
 
-    private init(memory: UnsafeMutableRawPointer, capacity: Int, ownsMemory: Bool) {
+    private init(memory: UnsafeMutableRawPointer, capacity: Int, ownsMemory: Bool, zeroed: Bool) {
         precondition(capacity >= Self.probeWindow && capacity & (capacity - 1) == 0, "capacity must be a power of two")
         precondition(Int(bitPattern: memory) % Self.slotSize == 0, "flow table memory must be cache-line aligned")
         precondition(MemoryLayout<FlowEntry>.size <= Self.slotSize)
         slots = memory
         mask = capacity - 1
         self.ownsMemory = ownsMemory
-        memory.initializeMemory(as: UInt8.self, repeating: 0, count: Self.byteCount(capacity: capacity))
+        if !zeroed { memory.initializeMemory(as: UInt8.self, repeating: 0, count: Self.byteCount(capacity: capacity)) }
     }
 
     deinit {

@@ -130,7 +130,7 @@ public enum Bench {
         } catch {
             fatalError("nvlb bench: cannot allocate a flow table of \(capacity) slots: \(error)")
         }
-        var dataplane = DataplaneWorker(flows: FlowTable(memory: memory.baseAddress, capacity: capacity))
+        var dataplane = DataplaneWorker(flows: FlowTable(memory: memory.baseAddress, capacity: capacity, zeroed: true))
         let lengthTable = lengths.withUnsafeBufferPointer { pointer -> UnsafeMutablePointer<UInt16> in
             let copy = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, pointer.count))
             if let base = pointer.baseAddress { copy.initialize(from: base, count: pointer.count) }

@@ -180,7 +180,7 @@ public final class LiveEngine: @unchecked Sendable {
         started.wait()
         let memory = flowMemory.take()!
         var dataplane = DataplaneWorker(
-            flows: FlowTable(memory: memory.baseAddress, capacity: configuration.balancer.flowTableCapacity))
+            flows: FlowTable(memory: memory.baseAddress, capacity: configuration.balancer.flowTableCapacity, zeroed: true))
         dataplane.resolvesNeighbors = true
         let ownAddress = configuration.underlay.address
         let ownMAC = configuration.underlay.mac

@@ -171,7 +171,7 @@ public enum Replay {
         }
         let worker = PacketWorker(
             index: index, workers: workers,
-            dataplane: DataplaneWorker(flows: FlowTable(memory: memory.baseAddress, capacity: capacity)), pool: pool,
+            dataplane: DataplaneWorker(flows: FlowTable(memory: memory.baseAddress, capacity: capacity, zeroed: true)), pool: pool,
             rings: rings)
         worker.run(publisher: publisher, quiescence: quiescence, stop: stop.value)
         let counters = worker.dataplane.counters.snapshot()

@@ -15,14 +15,12 @@ struct BenchCommand: ParsableCommand {
             half full (the configured capacity, doubled as needed). Use a release build.
             """)
 
-    @Option(help: ArgumentHelp("The YAML configuration file.", valueName: "FILE"))
-    var config: String
+    @OptionGroup var configuration: ConfigurationOption
 
     @Option(help: ArgumentHelp("Concurrent flows.", valueName: "N"))
     var flows: Int = 1_000_000
 
-    @Option(help: ArgumentHelp("Worker count (default: the configuration's balancer.workers).", valueName: "N"))
-    var workers: Int?
+    @OptionGroup var worker: WorkersOption
 
     @Option(help: ArgumentHelp("Seconds of the timed data plane pass.", valueName: "S"))
     var seconds: Double = 5
@@ -32,15 +30,14 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         if flows < 1 || flows > 100_000_000 { throw ValidationError("--flows must be between 1 and 100000000") }
-        if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
         if !(seconds > 0 && seconds <= 3600) { throw ValidationError("--seconds must be between 0 and 3600") }
     }
 
     func run() throws {
-        let configuration = try loadConfiguration(config)
+        let configuration = try self.configuration.load()
         let snapshot = PolicySnapshot(configuration: configuration)
         let quiet = json
-        let options = Bench.Options(workers: workers ?? resolvedWorkers(configuration), flows: flows, seconds: seconds)
+        let options = Bench.Options(workers: worker.workers ?? resolvedWorkers(configuration), flows: flows, seconds: seconds)
         let result = try failing("bench") {
             try Bench.run(snapshot: snapshot, options: options) { line in if !quiet { print(line) } }
         }

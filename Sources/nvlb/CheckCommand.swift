@@ -15,11 +15,10 @@ struct CheckCommand: ParsableCommand {
             FILE:LINE:COLUMN: key.path: message. Exit status: 0 valid, 2 invalid configuration or usage.
             """)
 
-    @Option(name: .long, help: ArgumentHelp("The YAML configuration file (SPEC §7).", valueName: "FILE"))
-    var config: String
+    @OptionGroup var configuration: ConfigurationOption
 
     func run() throws {
-        let policy = try loadConfiguration(config)
+        let policy = try configuration.load()
         print(ConfigurationSummary.render(policy), terminator: "")
     }
 }

@@ -54,3 +54,22 @@ enum ProgressBar {
         FileHandle.standardError.write(Data(text.utf8))
     }
 }
+
+/// `--config FILE`, shared by every sub-command.
+struct ConfigurationOption: ParsableArguments {
+    @Option(help: ArgumentHelp("The YAML configuration file (SPEC §7).", valueName: "FILE"))
+    var config: String
+
+    /// The validated configuration; an invalid file prints every problem and exits 2.
+    func load() throws -> PolicyConfiguration { try loadConfiguration(config) }
+}
+
+/// `--workers N`, shared by replay, bench and run.
+struct WorkersOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Worker count (default: the configuration's balancer.workers).", valueName: "N"))
+    var workers: Int?
+
+    func validate() throws {
+        if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
+    }
+}

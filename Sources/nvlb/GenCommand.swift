@@ -16,8 +16,7 @@ struct GenCommand: ParsableCommand {
             configuration, options and seed always give the same bytes.
             """)
 
-    @Option(help: ArgumentHelp("The YAML configuration file.", valueName: "FILE"))
-    var config: String
+    @OptionGroup var configuration: ConfigurationOption
 
     @Option(help: ArgumentHelp("Where to write the capture (pcap, Ethernet).", valueName: "OUT.pcap"))
     var output: String
@@ -44,7 +43,7 @@ struct GenCommand: ParsableCommand {
     }
 
     func run() throws {
-        let configuration = try loadConfiguration(config)
+        let configuration = try self.configuration.load()
         let options = TrafficGenerator.Options(
             flows: flows, packets: packets, seed: seed, replies: replies, zipfExponent: zipf)
         let generator: TrafficGenerator

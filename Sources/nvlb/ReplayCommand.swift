@@ -14,8 +14,7 @@ struct ReplayCommand: ParsableCommand {
             --stats writes the statistics JSON of SPEC §8 (every drop reason, zeros included).
             """)
 
-    @Option(help: ArgumentHelp("The YAML configuration file.", valueName: "FILE"))
-    var config: String
+    @OptionGroup var configuration: ConfigurationOption
 
     @Option(help: ArgumentHelp("The capture to process (pcap, Ethernet).", valueName: "IN.pcap"))
     var input: String
@@ -23,20 +22,15 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Where to write the frames nvlb sends (pcap, Ethernet).", valueName: "OUT.pcap"))
     var output: String
 
-    @Option(help: ArgumentHelp("Worker count (default: the configuration's balancer.workers).", valueName: "N"))
-    var workers: Int?
+    @OptionGroup var worker: WorkersOption
 
     @Option(help: ArgumentHelp("Write the statistics JSON to this file.", valueName: "FILE"))
     var stats: String?
 
-    func validate() throws {
-        if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
-    }
-
     func run() throws {
-        let configuration = try loadConfiguration(config)
+        let configuration = try self.configuration.load()
         let snapshot = PolicySnapshot(configuration: configuration)
-        var options = Replay.Options(workers: workers ?? resolvedWorkers(configuration))
+        var options = Replay.Options(workers: worker.workers ?? resolvedWorkers(configuration))
         if isatty(STDERR_FILENO) == 1 { options.progress = ProgressBar.update }
         let statistics = try failing("replay") {
             try Replay.run(snapshot: snapshot, input: input, output: output, options: options)

@@ -22,11 +22,9 @@ struct RunCommand: AsyncParsableCommand {
             on the kernel's interfaces (see README, deployment).
             """)
 
-    @Option(help: ArgumentHelp("The YAML configuration file.", valueName: "FILE"))
-    var config: String
+    @OptionGroup var configuration: ConfigurationOption
 
-    @Option(help: ArgumentHelp("Worker count (default: the configuration's balancer.workers).", valueName: "N"))
-    var workers: Int?
+    @OptionGroup var worker: WorkersOption
 
     @Option(help: ArgumentHelp("Seconds between counter log lines (0: only at exit).", valueName: "S"))
     var statsInterval: Double = 10
@@ -35,7 +33,6 @@ struct RunCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
-        if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
         if statsInterval < 0 { throw ValidationError("--stats-interval must not be negative") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level '\(logLevel)'") }
     }
@@ -50,22 +47,22 @@ struct RunCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "nvlb")
-        let configuration = try loadConfiguration(config)
+        let configuration = try self.configuration.load()
         guard configuration.underlay.interface != nil else {
-            printError("\(config): underlay.interface: required for nvlb run")
+            printError("\(self.configuration.config): underlay.interface: required for nvlb run")
             throw ExitCode(2)
         }
         for warning in KernelAddresses.conflicts(configuration) { logger.warning("\(warning)") }
         let engine: LiveEngine
         do {
-            engine = try LiveEngine(configuration: configuration, workers: workers, logger: logger)
+            engine = try LiveEngine(configuration: configuration, workers: worker.workers, logger: logger)
             try engine.start()
         } catch {
             printError("nvlb run: \(error)")
             throw ExitCode.failure
         }
         logger.info("nvlb running: \(String(ConfigurationSummary.render(configuration).prefix { $0 != "\n" }))")
-        let service = LiveService(engine: engine, path: config, statsInterval: statsInterval, logger: logger)
+        let service = LiveService(engine: engine, path: self.configuration.config, statsInterval: statsInterval, logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
