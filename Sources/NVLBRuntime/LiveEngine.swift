@@ -53,12 +53,7 @@ public final class LiveEngine: @unchecked Sendable {
         }
         self.configuration = configuration
         self.logger = logger
-        let count: WorkerCount = workers.map { .count($0) } ?? {
-            switch configuration.balancer.workers {
-            case .auto: return .auto
-            case .count(let n): return .count(n)
-            }
-        }()
+        let count = workers.map { WorkerCount.count($0) } ?? WorkerCount(configuration.balancer.workers)
         placement = WorkerPlacement.plan(workers: count, interface: underlay)
         let n = placement.slots.count
         quiescence = QuiescentState(workerCount: n)

@@ -1,4 +1,5 @@
 import Logging
+import NVLBPolicy
 
 /// How many workers to run: `balancer.workers` of the configuration (SPEC §6).
 public enum WorkerCount: Sendable, Equatable, CustomStringConvertible {
@@ -12,6 +13,14 @@ public enum WorkerCount: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .auto: return "auto"
         case .count(let n): return "\(n)"
+        }
+    }
+
+    /// The configuration's `balancer.workers`.
+    public init(_ configured: PolicyConfiguration.Balancer.Workers) {
+        switch configured {
+        case .auto: self = .auto
+        case .count(let n): self = .count(n)
         }
     }
 }

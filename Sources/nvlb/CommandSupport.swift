@@ -36,10 +36,7 @@ func failing<T>(_ what: String, _ body: () throws -> T) throws -> T {
 /// The worker count of `balancer.workers`: a number, or `auto` resolved by the
 /// placement plan (one per CPU of the home NUMA node).
 func resolvedWorkers(_ configuration: PolicyConfiguration, interface: String? = nil) -> Int {
-    switch configuration.balancer.workers {
-    case .count(let n): return n
-    case .auto: return WorkerPlacement.plan(workers: .auto, interface: interface).slots.count
-    }
+    WorkerPlacement.plan(workers: WorkerCount(configuration.balancer.workers), interface: interface).slots.count
 }
 
 /// A one-line progress bar on standard error (used only when it is a terminal).
