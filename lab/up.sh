@@ -2,7 +2,7 @@
 # Builds the nvlb lab: a virtual datacenter of network namespaces (docs/lab.md).
 #
 #   lab/up.sh [--prefix P] [--config FILE] [--bin DIR] [--run-dir DIR] [--lifetime S]
-#             [--nvlb | --load-balancer PROGRAM] [--verbose]
+#             [--nvlb] [--verbose]
 #
 #   --prefix P     namespace name prefix (default nvlb-lab-; must start with nvlb-)
 #   --config FILE  the nvlb configuration the hosts read (default Config/lab.yaml)
@@ -10,7 +10,6 @@
 #   --run-dir DIR  logs, host counters (HOST.json), pids (default /tmp/<prefix>run)
 #   --lifetime S   every process the lab starts exits after S seconds (default 900)
 #   --nvlb         also start `nvlb run --config FILE` in the nvlb namespace
-#   --load-balancer PROGRAM   start `PROGRAM run --config FILE` instead (e.g. lab/standin-lb.py)
 #   --verbose      hosts log every dropped frame
 #
 # Needs root, iproute2 and python3. Creates only namespaces named <prefix>*, and the
@@ -26,7 +25,6 @@ BIN=$ROOT/.build/debug
 RUN_DIR=
 LIFETIME=900
 START_NVLB=0
-LOAD_BALANCER=
 VERBOSE=()
 
 while [ $# -gt 0 ]; do
@@ -37,9 +35,8 @@ while [ $# -gt 0 ]; do
         --run-dir) RUN_DIR=$2; shift 2 ;;
         --lifetime) LIFETIME=$2; shift 2 ;;
         --nvlb) START_NVLB=1; shift ;;
-        --load-balancer) START_NVLB=1; LOAD_BALANCER=$(realpath "$2"); shift 2 ;;
         --verbose) VERBOSE=(--verbose); shift ;;
-        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "lab/up.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -54,8 +51,7 @@ PYTHON=$(command -v /usr/bin/python3 || command -v python3 || true)
 [ -n "$PYTHON" ] || die "needs python3"
 [ -x "$BIN/nvlb-hvhost" ] || die "no $BIN/nvlb-hvhost: run 'swift build' first"
 [ -f "$CONFIG" ] || die "no configuration $CONFIG"
-LOAD_BALANCER=${LOAD_BALANCER:-$BIN/nvlb}
-if [ "$START_NVLB" = 1 ]; then [ -x "$LOAD_BALANCER" ] || die "no $LOAD_BALANCER"; fi
+if [ "$START_NVLB" = 1 ]; then [ -x "$BIN/nvlb" ] || die "no $BIN/nvlb: run 'swift build' first"; fi
 
 # A stale lab of the same prefix goes first.
 "$LAB_DIR/down.sh" --prefix "$PREFIX" --run-dir "$RUN_DIR" --quiet
@@ -157,7 +153,7 @@ host hv2 192.168.6.4 5001:10.1.6.21:blue-vm2 6001:10.1.6.22:red-vm2
 host hv3 192.168.6.5 5001:10.1.6.22:blue-vm3 5002:10.1.5.20:blue-client
 
 if [ "$START_NVLB" = 1 ]; then
-    start_in_ns lb nvlb "$LOAD_BALANCER" run --config "$CONFIG"
+    start_in_ns lb nvlb "$BIN/nvlb" run --config "$CONFIG"
 fi
 
 # Ready when every host writes its counters and every web server listens (bounded).

@@ -14,8 +14,7 @@ extension LabSuites {
     ///
     /// Runs `.build/<triple>/debug/nvlb run --config <copy of Config/lab.yaml>` in the lab's
     /// nvlb namespace; skips (cancels, with the reason) when `nvlb --help` lists no `run`, or
-    /// when the lab cannot be built (not root, no namespaces). `NVLB_LAB_LOAD_BALANCER=PATH`
-    /// runs PATH instead (any program taking `run --config FILE`, SIGHUP reload, SIGTERM stop).
+    /// when the lab cannot be built (not root, no namespaces).
     @Suite("End to end through nvlb run")
     struct EndToEndTests {
         static let externalVIP = "http://131.107.10.10/whoami"
@@ -25,11 +24,8 @@ extension LabSuites {
         @Test("External and internal clients through nvlb; Red isolated; SIGHUP weight 0 drains")
         func endToEnd() throws {
             if let reason = LabEnvironment.labUnavailableReason { try Test.cancel(Comment(rawValue: reason)) }
-            let override = ProcessInfo.processInfo.environment["NVLB_LAB_LOAD_BALANCER"]
-            if override == nil, let reason = LabEnvironment.nvlbRunUnavailableReason {
-                try Test.cancel(Comment(rawValue: reason))
-            }
-            let executable = override ?? LabEnvironment.nvlb.path
+            if let reason = LabEnvironment.nvlbRunUnavailableReason { try Test.cancel(Comment(rawValue: reason)) }
+            let executable = LabEnvironment.nvlb.path
 
             // nvlb reloads the file it was started with: a copy the test may rewrite.
             let directory = try TestSupport.temporaryDirectory()
