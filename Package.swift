@@ -55,7 +55,7 @@ let package = Package(
             swiftSettings: hotPathSettings),
         .target(
             name: "NVLBControl",
-            dependencies: ["NVLBPolicy", .product(name: "Yams", package: "Yams")]),
+            dependencies: ["NVLBPolicy", "NVLBBalancing", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "nvlb",
             dependencies: [
@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "nvlb-hvhost",
             dependencies: [
-                "NVLBWire", "NVLBIO", "NVLBControl", "NVLBBalancing", "CNVLBShims",
+                "NVLBWire", "NVLBBalancing", "NVLBDataplane", "NVLBIO", "NVLBControl", "CNVLBShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

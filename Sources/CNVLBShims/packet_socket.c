@@ -22,18 +22,20 @@ _Static_assert(PACKET_FANOUT_QM == NVLB_FANOUT_QM, "fanout qm");
 _Static_assert(PACKET_FANOUT_FLAG_ROLLOVER == NVLB_FANOUT_FLAG_ROLLOVER, "flag rollover");
 _Static_assert(PACKET_FANOUT_FLAG_UNIQUEID == NVLB_FANOUT_FLAG_UNIQUEID, "flag uniqueid");
 _Static_assert(PACKET_FANOUT_FLAG_DEFRAG == NVLB_FANOUT_FLAG_DEFRAG, "flag defrag");
+_Static_assert(PACKET_OUTGOING == NVLB_PACKET_OUTGOING, "packet outgoing");
 
 unsigned int nvlb_interface_index(const char *name) {
     return if_nametoindex(name);
 }
 
-int nvlb_packet_socket_open(int ifindex) {
+/// A raw packet socket bound to `ifindex` for `protocol` (network order; 0 receives nothing).
+static int packet_socket_open_bound(int ifindex, uint16_t protocol) {
     int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
     if (fd < 0) return -errno;
     struct sockaddr_ll address;
     memset(&address, 0, sizeof(address));
     address.sll_family = AF_PACKET;
-    address.sll_protocol = 0;  // Send only: bound with protocol 0, nothing is received.
+    address.sll_protocol = protocol;
     address.sll_ifindex = ifindex;
     if (bind(fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
         int error = errno;
@@ -41,6 +43,49 @@ int nvlb_packet_socket_open(int ifindex) {
         return -error;
     }
     return fd;
+}
+
+int nvlb_packet_socket_open(int ifindex) {
+    return packet_socket_open_bound(ifindex, 0);  // Send only: nothing is received.
+}
+
+int nvlb_packet_socket_open_receiving(int ifindex) {
+    return packet_socket_open_bound(ifindex, htons(ETH_P_ALL));
+}
+
+int nvlb_packet_socket_add_promiscuous(int fd, int ifindex) {
+    struct packet_mreq membership;
+    memset(&membership, 0, sizeof(membership));
+    membership.mr_ifindex = ifindex;
+    membership.mr_type = PACKET_MR_PROMISC;
+    if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &membership, sizeof(membership)) != 0) return -errno;
+    return 0;
+}
+
+int nvlb_packet_socket_ignore_outgoing(int fd) {
+#ifdef PACKET_IGNORE_OUTGOING
+    int one = 1;
+    if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) != 0) return -errno;
+    return 0;
+#else
+    (void)fd;
+    return -ENOPROTOOPT;
+#endif
+}
+
+long nvlb_packet_receive(int fd, void *buffer, size_t capacity, int *packet_type) {
+    struct sockaddr_ll address;
+    socklen_t length = sizeof(address);
+    memset(&address, 0, sizeof(address));
+    ssize_t count = recvfrom(fd, buffer, capacity, MSG_DONTWAIT | MSG_TRUNC, (struct sockaddr *)&address, &length);
+    if (count < 0) return -errno;
+    *packet_type = address.sll_pkttype;
+    return (long)count;
+}
+
+int nvlb_socket_set_receive_buffer(int fd, int bytes) {
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) != 0) return -errno;
+    return 0;
 }
 
 int nvlb_packet_socket_set_qdisc_bypass(int fd, int enabled) {

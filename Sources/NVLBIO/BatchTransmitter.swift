@@ -29,7 +29,7 @@ public struct BatchTransmitter: ~Copyable {
     /// Frames per `sendmmsg` batch.
     public let capacity: Int
     /// The AF_PACKET socket.
-    public let socketDescriptor: Int32
+    public let socketDescriptor: FileDescriptor
     /// One message per batch entry; `msg_iov` of entry `i` points at `vectors + i`.
     private let messages: UnsafeMutablePointer<nvlb_mmsghdr>
     private let vectors: UnsafeMutablePointer<iovec>
@@ -53,29 +53,24 @@ public struct BatchTransmitter: ~Copyable {
         interface: String, capacity: Int = 256, qdiscBypass: Bool = false, sendBufferBytes: Int? = nil
     ) throws(LiveIOError) {
         precondition(capacity > 0 && capacity <= 1024, "BatchTransmitter: capacity must be 1...1024")
-        guard let index = PacketSocketCalls.interfaceIndex(interface) else {
+        guard let index = Syscalls.interfaceIndex(interface) else {
             throw LiveIOError(
                 kind: .noSuchDevice, interface: interface, operation: "if_nametoindex", message: "No such device")
         }
-        let descriptor: Int32
-        switch PacketSocketCalls.openSendSocket(interfaceIndex: index) {
+        let descriptor: FileDescriptor
+        switch Syscalls.openSendSocket(interfaceIndex: index) {
         case .success(let value): descriptor = value
-        case .failure(let error):
-            throw LiveIOError(
-                kind: error.liveKind, interface: interface, operation: "socket(AF_PACKET, SOCK_RAW)",
-                message: error.description)
+        case .failure(let error): throw LiveIOError(error, interface: interface, operation: "socket(AF_PACKET, SOCK_RAW)")
         }
-        if qdiscBypass, let error = PacketSocketCalls.setQdiscBypass(descriptor, true) {
-            PacketSocketCalls.closeDescriptor(descriptor)
-            throw LiveIOError(
-                kind: error.liveKind, interface: interface, operation: "setsockopt(PACKET_QDISC_BYPASS)",
-                message: error.description)
+        if qdiscBypass, let error = Syscalls.setQdiscBypass(descriptor, true) {
+            Syscalls.close(descriptor)
+            throw LiveIOError(error, interface: interface, operation: "setsockopt(PACKET_QDISC_BYPASS)")
         }
         if let sendBufferBytes {
             guard let bytes = Int32(exactly: sendBufferBytes),
-                PacketSocketCalls.setSendBuffer(descriptor, bytes: bytes, force: true) == nil
+                Syscalls.setSendBuffer(descriptor, bytes: bytes, force: true) == nil
             else {
-                PacketSocketCalls.closeDescriptor(descriptor)
+                Syscalls.close(descriptor)
                 throw LiveIOError(
                     kind: .other, interface: interface, operation: "setsockopt(SO_SNDBUFFORCE)",
                     message: "cannot set a send buffer of \(sendBufferBytes) bytes")
@@ -85,7 +80,7 @@ public struct BatchTransmitter: ~Copyable {
         self.interfaceIndex = index
         self.capacity = capacity
         self.socketDescriptor = descriptor
-        self.flags = PacketSocketCalls.dontWait
+        self.flags = Syscalls.dontWait
         messages = .allocate(capacity: capacity)
         vectors = .allocate(capacity: capacity)
         vectors.initialize(repeating: iovec(iov_base: nil, iov_len: 0), count: capacity)
@@ -97,7 +92,7 @@ public struct BatchTransmitter: ~Copyable {
     }
 
     deinit {
-        PacketSocketCalls.closeDescriptor(socketDescriptor)
+        Syscalls.close(socketDescriptor)
         messages.deallocate()
         vectors.deallocate()
     }
@@ -126,25 +121,25 @@ public struct BatchTransmitter: ~Copyable {
         var waits = 0
         var sent = 0
         while offset < count {
-            let result = PacketSocketCalls.sendMultiple(
-                socketDescriptor, messages + offset, count - offset, flags: flags)
-            counters.calls &+= 1
-            if result > 0 {
+            let error: Int32
+            switch Syscalls.sendMultiple(socketDescriptor, messages + offset, count - offset, flags: flags) {
+            case .success(let result) where result > 0:
+                counters.calls &+= 1
                 offset += result
                 sent += result
                 counters.framesSent &+= UInt64(result)
                 if offset < count { counters.partialSends &+= 1 }
                 continue
+            case .success: error = EAGAIN
+            case .failure(let failure): error = failure.rawValue
             }
-            let error = result == 0 ? EAGAIN : Int32(-result)
+            counters.calls &+= 1
             counters.errors &+= 1
             counters.lastErrno = error
             switch error {
-            case EINTR:
-                continue
             case EAGAIN where waits < 3, ENOBUFS where waits < 3:
                 waits += 1
-                _ = PacketSocketCalls.poll(socketDescriptor, events: Int16(POLLOUT), timeoutMilliseconds: 1)
+                _ = Syscalls.poll(socketDescriptor, events: Int16(POLLOUT), timeoutMilliseconds: 1)
             case EMSGSIZE, EINVAL:
                 // This frame is refused (too long, too short): skip it, send the rest.
                 counters.framesFailed &+= 1

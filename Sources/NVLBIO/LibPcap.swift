@@ -222,10 +222,16 @@ extension LibPcap {
     }
 
     /// `pcap_get_selectable_fd`: the descriptor to `poll`, or -1.
-    static func selectableDescriptor(_ handle: OpaquePointer) -> Int32 { pcap_get_selectable_fd(handle) }
+    static func selectableDescriptor(_ handle: OpaquePointer) -> FileDescriptor? {
+        let descriptor = pcap_get_selectable_fd(handle)
+        return descriptor < 0 ? nil : FileDescriptor(rawValue: descriptor)
+    }
 
     /// `pcap_fileno`: the capture's AF_PACKET socket.
-    static func descriptor(_ handle: OpaquePointer) -> Int32 { pcap_fileno(handle) }
+    static func descriptor(_ handle: OpaquePointer) -> FileDescriptor? {
+        let descriptor = pcap_fileno(handle)
+        return descriptor < 0 ? nil : FileDescriptor(rawValue: descriptor)
+    }
 
     /// `pcap_dispatch`: processes up to `count` frames (-1: one buffer's worth) through
     /// `callback`; the number processed, 0 when none were ready, or a negative status.

@@ -51,9 +51,9 @@ public struct LiveCapture: ~Copyable {
     /// Warnings from `pcap_activate` (e.g. promiscuous mode not supported), for the log.
     public let warnings: [String]
     /// The descriptor to `poll` for readability (`pcap_get_selectable_fd`).
-    public let pollDescriptor: Int32
+    public let pollDescriptor: FileDescriptor
     /// The capture's AF_PACKET socket (`pcap_fileno`).
-    public let socketDescriptor: Int32
+    public let socketDescriptor: FileDescriptor
 
     /// Opens and activates a capture on `interface`.
     ///
@@ -63,7 +63,7 @@ public struct LiveCapture: ~Copyable {
     public init(interface: String, options: Options = Options()) throws(LiveIOError) {
         // libpcap checks privileges before the device: look the name up first so that a
         // missing interface is reported as such even without root.
-        guard PacketSocketCalls.interfaceIndex(interface) != nil else {
+        guard Syscalls.interfaceIndex(interface) != nil else {
             throw LiveIOError(
                 kind: .noSuchDevice, interface: interface, operation: "if_nametoindex",
                 message: "No such device")
@@ -108,10 +108,13 @@ public struct LiveCapture: ~Copyable {
         }
         let (nonblock, nonblockMessage) = LibPcap.setNonblocking(handle, true)
         if nonblock != 0 { throw fail(.other, "pcap_setnonblock", nonblockMessage) }
-        let pollDescriptor = LibPcap.selectableDescriptor(handle)
-        if pollDescriptor < 0 { throw fail(.other, "pcap_get_selectable_fd", "no selectable descriptor") }
-        let socketDescriptor = LibPcap.descriptor(handle)
-        if let fanout = options.fanout, let error = PacketSocketCalls.joinFanout(socketDescriptor, fanout) {
+        guard let pollDescriptor = LibPcap.selectableDescriptor(handle) else {
+            throw fail(.other, "pcap_get_selectable_fd", "no selectable descriptor")
+        }
+        guard let socketDescriptor = LibPcap.descriptor(handle) else {
+            throw fail(.other, "pcap_fileno", "no socket descriptor")
+        }
+        if let fanout = options.fanout, let error = Syscalls.joinFanout(socketDescriptor, fanout) {
             throw fail(
                 error.liveKind, "setsockopt(PACKET_FANOUT, group \(fanout.groupID), \(fanout.mode))",
                 error.description)
@@ -137,7 +140,7 @@ public struct LiveCapture: ~Copyable {
     ///
     /// - Throws: ``LiveIOError`` when `poll` fails.
     public func wait(timeoutMilliseconds: Int32) throws(LiveIOError) -> Bool {
-        switch PacketSocketCalls.poll(pollDescriptor, events: Int16(POLLIN), timeoutMilliseconds: timeoutMilliseconds) {
+        switch Syscalls.poll(pollDescriptor, events: Int16(POLLIN), timeoutMilliseconds: timeoutMilliseconds) {
         case .success(let ready): return ready
         case .failure(let error):
             throw LiveIOError(kind: .other, interface: interface, operation: "poll", message: error.description)

@@ -217,7 +217,9 @@ public enum LiveForwarder {
         if status != 0 {
             throw LiveIOError(kind: .other, interface: input, operation: "pcap_setnonblock", message: message)
         }
-        let pollDescriptor = LibPcap.selectableDescriptor(capture)
+        guard let pollDescriptor = LibPcap.selectableDescriptor(capture) else {
+            throw LiveIOError(kind: .other, interface: input, operation: "pcap_get_selectable_fd", message: "none")
+        }
         clock.waitForStart()
         while true {
             let readStarted = nvlb_monotonic_nanoseconds()
@@ -225,7 +227,7 @@ public enum LiveForwarder {
                 capture, count: -1, callback: naiveInjectFrame,
                 user: UnsafeMutableRawPointer(state).assumingMemoryBound(to: UInt8.self))
             if count == 0,
-                case .success(true) = PacketSocketCalls.poll(
+                case .success(true) = Syscalls.poll(
                     pollDescriptor, events: Int16(POLLIN), timeoutMilliseconds: clock.timeout)
             {
                 count = LibPcap.dispatch(
@@ -300,7 +302,7 @@ public enum LiveForwarder {
     private static func openPlain(
         _ interface: String, receive: Bool, bufferBytes: Int, timeout: Int32
     ) throws(LiveIOError) -> OpaquePointer {
-        guard PacketSocketCalls.interfaceIndex(interface) != nil else {
+        guard Syscalls.interfaceIndex(interface) != nil else {
             throw LiveIOError(
                 kind: .noSuchDevice, interface: interface, operation: "if_nametoindex", message: "No such device")
         }

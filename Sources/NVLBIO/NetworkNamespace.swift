@@ -17,15 +17,15 @@ public enum NetworkNamespace {
     ///   (not root), or whatever `body` throws.
     public static func run<R: ~Copyable>(in name: String, _ body: () throws -> R) throws -> R {
         let original = try open("/proc/thread-self/ns/net", name: name)
-        defer { PacketSocketCalls.closeDescriptor(original) }
+        defer { Syscalls.close(original) }
         let target = try open("/var/run/netns/\(name)", name: name)
-        defer { PacketSocketCalls.closeDescriptor(target) }
-        if let error = PacketSocketCalls.enterNetworkNamespace(target) {
+        defer { Syscalls.close(target) }
+        if let error = Syscalls.enterNetworkNamespace(target) {
             throw LiveIOError(
                 kind: error.liveKind, interface: name, operation: "setns", message: error.description)
         }
         defer {
-            if let error = PacketSocketCalls.enterNetworkNamespace(original) {
+            if let error = Syscalls.enterNetworkNamespace(original) {
                 // The thread would stay in the wrong namespace: nothing sane can follow.
                 fatalError("setns back to the original network namespace failed: \(error)")
             }
@@ -36,7 +36,7 @@ public enum NetworkNamespace {
     /// Counters of `interface` in the calling thread's namespace, from `/proc/thread-self/net/dev`
     /// (which, unlike `/sys/class/net`, follows the thread's namespace); nil when absent.
     public static func statistics(interface: String) -> InterfaceStatistics? {
-        guard case .success(let bytes) = PacketSocketCalls.readFile("/proc/thread-self/net/dev") else { return nil }
+        guard case .success(let bytes) = Syscalls.readFile("/proc/thread-self/net/dev") else { return nil }
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
             guard line[..<colon].trimmingPrefix(while: { $0 == " " }) == interface else { continue }
@@ -49,12 +49,12 @@ public enum NetworkNamespace {
         return nil
     }
 
-    private static func open(_ path: String, name: String) throws -> Int32 {
-        switch PacketSocketCalls.openReadOnly(path) {
+    private static func open(_ path: String, name: String) throws -> FileDescriptor {
+        switch Syscalls.openReadOnly(path) {
         case .success(let descriptor): return descriptor
         case .failure(let error):
             throw LiveIOError(
-                kind: error.rawValue == ENOENT ? .noSuchDevice : error.liveKind, interface: name,
+                kind: error == .noSuchFile ? .noSuchDevice : error.liveKind, interface: name,
                 operation: "open \(path)", message: error.description)
         }
     }

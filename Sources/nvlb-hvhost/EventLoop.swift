@@ -1,6 +1,7 @@
 import CNVLBShims
 import Foundation
 import Glibc
+import NVLBIO
 import Synchronization
 
 /// Set by SIGTERM/SIGINT; the loop checks it at least every `pollTimeout`.
@@ -9,7 +10,7 @@ let stopRequested = Atomic<Bool>(false)
 /// One thread: `poll` over the underlay socket and every VM socket, each readable socket
 /// drained in bursts, the switch's outbox sent, timers run. The timeout bounds how long a
 /// stop request or an ARP retry waits.
-struct EventLoop {
+struct EventLoop: ~Copyable {
     var hostSwitch: HostSwitch
     let underlay: PacketSocket
     let vmSockets: [PacketSocket]
@@ -24,15 +25,13 @@ struct EventLoop {
         signal(SIGPIPE, SIG_IGN)
         // A parent may have started us with these blocked (a thread of a test runner, say):
         // then SIGTERM would stay pending forever.
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        sigaddset(&unblock, SIGTERM)
-        sigaddset(&unblock, SIGINT)
-        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+        nvlb_unblock_signals()
     }
 
     mutating func run() throws {
-        var descriptors = ([underlay] + vmSockets).map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
+        var descriptors = ([underlay] + vmSockets).map {
+            pollfd(fd: $0.descriptor.rawValue, events: Int16(POLLIN), revents: 0)
+        }
         let ports: [HostPort] = [.underlay] + vmSockets.indices.map { .vm($0) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
         defer { buffer.deallocate() }
@@ -40,8 +39,14 @@ struct EventLoop {
         var lastStats: UInt64 = 0
         writeStats()
         while !stopRequested.load(ordering: .relaxed) {
-            let ready = poll(&descriptors, nfds_t(descriptors.count), pollTimeoutMilliseconds)
-            if ready < 0 && errno != EINTR { throw SystemCallError("poll") }
+            let polled = descriptors.withUnsafeMutableBufferPointer { entries in
+                Syscalls.poll(entries, timeoutMilliseconds: pollTimeoutMilliseconds)
+            }
+            let ready: Int
+            switch polled {
+            case .success(let count): ready = count
+            case .failure(let error): throw LiveIOError(error, interface: underlay.interface, operation: "poll")
+            }
             let now = nvlb_monotonic_nanoseconds()
             if ready > 0 {
                 for (slot, descriptor) in descriptors.enumerated() where descriptor.revents != 0 {
@@ -71,7 +76,7 @@ struct EventLoop {
             case .empty: return
             case .outgoing: continue
             case .truncated(let length):
-                hostSwitch.drop(.malformed, "\(socket.interfaceName): \(length)-byte frame (offloads on?)")
+                hostSwitch.drop(.malformed, "\(socket.interface): \(length)-byte frame (offloads on?)")
             case .frame(let count):
                 hostSwitch.receive(Array(buffer[0..<count]), from: port, now: now)
             }
@@ -86,8 +91,10 @@ struct EventLoop {
             case .underlay: socket = underlay
             case .vm(let index): socket = vmSockets[index]
             }
-            if !socket.send(frame) {
-                hostSwitch.drop(.sendFailed, "\(socket.interfaceName): \(SystemCallError("send"))")
+            do {
+                try frame.withUnsafeBytes { try socket.send($0) }
+            } catch {
+                hostSwitch.drop(.sendFailed, "\(error)")
             }
         }
         hostSwitch.outbox.removeAll(keepingCapacity: true)

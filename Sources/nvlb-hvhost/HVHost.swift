@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NVLBControl
+import NVLBIO
 import NVLBPolicy
 import NVLBWire
 

@@ -80,10 +80,10 @@ extension HostSwitch {
     /// of any packet about a PA we are resolving.
     private mutating func receiveUnderlayARP(_ arp: ParsedARP, now: UInt64) {
         let forUs = arp.targetIP == policy.pa
-        if arp.senderIP != policy.pa && arp.senderIP.rawValue != 0
-            && (forUs || neighbors.entries[arp.senderIP] != nil)
-        {
-            for frame in neighbors.learn(arp.senderIP, mac: arp.senderMAC, now: now) { send(frame, to: .underlay) }
+        if arp.senderIP != policy.pa {
+            for frame in neighbors.learn(arp.senderIP, mac: arp.senderMAC, create: forUs, now: now) {
+                send(frame, to: .underlay)
+            }
         }
         guard forUs else { return drop(.notForUs, "underlay: ARP for \(arp.targetIP)") }
         guard arp.operation == ARPHeader.operationRequest else { return }

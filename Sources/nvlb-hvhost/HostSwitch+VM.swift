@@ -1,3 +1,4 @@
+import NVLBBalancing
 import NVLBWire
 
 extension HostSwitch {
@@ -20,8 +21,9 @@ extension HostSwitch {
         // The frame without Ethernet padding.
         var inner = Array(frame[0..<min(frame.count, EthernetHeader.size + Int(ip.totalLength))])
         let ports = ip.ports
-        let flowID = Self.flowID(
-            source: ip.source, destination: ip.destination, protocolNumber: ip.protocolNumber, ports: ports)
+        let flowID = FlowHasher.host.flowID(
+            protocolNumber: ip.protocolNumber, source: ip.source.rawValue, sourcePort: ports.0,
+            destination: ip.destination.rawValue, destinationPort: ports.1)
         let domain = policy.domains[vm.domain]
 
         // 1. The answer of a flow that came in through the gateway goes back through it.

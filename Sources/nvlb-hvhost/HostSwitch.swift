@@ -1,4 +1,4 @@
-import NVLBBalancing
+import NVLBDataplane
 import NVLBWire
 
 /// Where a frame comes from or goes to: the underlay interface or one VM's interface
@@ -17,9 +17,9 @@ enum HostPort: Hashable {
 /// everything else) and encapsulates IPv4 per lookup records, or to the gateway (nvlb) for
 /// addresses without one. `HostSwitch+Underlay.swift` and `HostSwitch+VM.swift` hold the
 /// two directions.
-struct HostSwitch {
+struct HostSwitch: ~Copyable {
     let policy: HostPolicy
-    var neighbors: NeighborCache
+    var neighbors: HostNeighbors
     var affinity = FlowAffinity()
     var counters: HostCounters
     /// Frames to send, in order.
@@ -38,7 +38,7 @@ struct HostSwitch {
 
     init(policy: HostPolicy) {
         self.policy = policy
-        neighbors = NeighborCache(statics: policy.staticNeighbors)
+        neighbors = HostNeighbors(statics: policy.staticNeighbors)
         counters = HostCounters(vmCount: policy.vms.count)
         var byAddress: [VMAddress: Int] = [:]
         var byVSID: [UInt32: [Int]] = [:]
@@ -73,12 +73,12 @@ struct HostSwitch {
     /// Periodic work (call a few times a second): ARP retries, expiry.
     mutating func tick(now: UInt64) {
         let (requests, dropped) = neighbors.tick(now: now)
-        for pa in requests { requestNeighbor(pa) }
+        for (pa, destination) in requests { requestNeighbor(pa, to: destination) }
         if dropped > 0 {
             counters.drops[.neighborUnresolved, default: 0] += dropped
             log?("drop neighbor_unresolved: \(dropped) frame(s) waited too long for ARP")
         }
-        if now &- lastExpiry > 10 * NeighborCache.second {
+        if now &- lastExpiry > 10_000_000_000 {
             lastExpiry = now
             affinity.expire(now: now)
         }
@@ -99,12 +99,16 @@ struct HostSwitch {
         }
     }
 
-    /// Broadcasts "who has `pa`?" on the underlay.
-    mutating func requestNeighbor(_ pa: IPv4Address) {
+    /// Asks "who has `pa`?" on the underlay (broadcast, or unicast to refresh a stale MAC).
+    mutating func requestNeighbor(_ pa: IPv4Address, to destination: MACAddress) {
         counters.arpRequested += 1
-        send(
-            FrameBuilder.padded(FrameBuilder.arpRequest(senderMAC: policy.mac, senderIP: policy.pa, targetIP: pa)),
-            to: .underlay)
+        var request = [UInt8](repeating: 0, count: NeighborCache.requestLength)
+        request.withUnsafeMutableBytes { buffer in
+            _ = NeighborCache.writeRequest(
+                for: pa, sourceMAC: policy.mac, sourceAddress: policy.pa, destination: destination,
+                into: buffer.baseAddress!)
+        }
+        send(request, to: .underlay)
     }
 
     /// `inner` (a whole Ethernet frame) in NVGRE to `pa` with key `vsid << 8 | flowID`, outer
@@ -121,36 +125,21 @@ struct HostSwitch {
             return
         }
         counters.encapsulated += 1
-        switch neighbors.resolve(pa, frame: frame, now: now) {
-        case .resolved(let mac, let refresh):
-            send(Self.settingDestination(mac, of: frame), to: .underlay)
-            if refresh { requestNeighbor(pa) }
-        case .queued(let request):
-            if request { requestNeighbor(pa) }
-        case .overflow:
-            drop(.neighborUnresolved, "queue for \(pa) is full")
+        let (resolution, request) = neighbors.resolve(pa, frame: frame, now: now)
+        switch resolution {
+        case .resolved(let mac):
+            var frame = frame
+            Self.setMAC(mac, in: &frame, at: 0)
+            send(frame, to: .underlay)
+        case .queued: break
+        case .overflow: drop(.neighborUnresolved, "queue for \(pa) is full")
         }
-    }
-
-    /// The NVGRE FlowID of an inner flow: the 8-bit fold of XXH64 of its 5-tuple.
-    static func flowID(source: IPv4Address, destination: IPv4Address, protocolNumber: UInt8, ports: (UInt16, UInt16))
-        -> UInt8
-    {
-        let word0 = UInt64(source.rawValue) | UInt64(destination.rawValue) << 32
-        let word1 = UInt64(ports.0) | UInt64(ports.1) << 16 | UInt64(protocolNumber) << 32
-        return FlowHasher.flowID(XXH64.hash(word0: word0, word1: word1, seed: 0x6876_686f_7374))
-    }
-
-    /// `frame` with its Ethernet destination replaced.
-    static func settingDestination(_ mac: MACAddress, of frame: [UInt8]) -> [UInt8] {
-        var frame = frame
-        setMAC(mac, in: &frame, at: 0)
-        return frame
+        if let request { requestNeighbor(pa, to: request) }
     }
 
     /// Writes `mac` into `frame` at byte `offset` (0: destination, 6: source).
     static func setMAC(_ mac: MACAddress, in frame: inout [UInt8], at offset: Int) {
-        for index in 0..<6 { frame[offset + index] = UInt8(truncatingIfNeeded: mac.rawValue >> UInt64(40 - 8 * index)) }
+        frame.withUnsafeMutableBytes { $0.baseAddress!.storeMACAddress(mac, toByteOffset: offset) }
     }
 }
 

@@ -1,4 +1,5 @@
 import Glibc
+import NVLBIO
 import NVLBWire
 
 /// Interface queries and settings through `ioctl` on a throw-away datagram socket: the MAC
@@ -15,25 +16,21 @@ enum InterfaceControl {
     private static let ethtoolSetGRO: UInt32 = 0x2c
 
     /// The interface's hardware address.
-    static func macAddress(of interface: String) throws -> MACAddress {
+    static func macAddress(of interface: String) throws(LiveIOError) -> MACAddress {
         var request = try self.request(for: interface)
-        try withControlSocket { fd in
-            guard ioctl(fd, UInt(SIOCGIFHWADDR), &request) == 0 else {
-                throw SystemCallError("ioctl(SIOCGIFHWADDR, \(interface))")
-            }
+        try withControlSocket(interface) { fd throws(LiveIOError) in
+            try control(fd, UInt(SIOCGIFHWADDR), &request, interface: interface, operation: "ioctl(SIOCGIFHWADDR)")
         }
-        return withUnsafeBytes(of: &request.ifr_ifru.ifru_hwaddr.sa_data) { raw in
-            MACAddress(rawValue: raw.prefix(6).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+        return withUnsafeMutableBytes(of: &request.ifr_ifru.ifru_hwaddr.sa_data) { raw in
+            raw.baseAddress!.loadMACAddress(fromByteOffset: 0)
         }
     }
 
     /// The interface's MTU in bytes.
-    static func mtu(of interface: String) throws -> Int {
+    static func mtu(of interface: String) throws(LiveIOError) -> Int {
         var request = try self.request(for: interface)
-        try withControlSocket { fd in
-            guard ioctl(fd, UInt(SIOCGIFMTU), &request) == 0 else {
-                throw SystemCallError("ioctl(SIOCGIFMTU, \(interface))")
-            }
+        try withControlSocket(interface) { fd throws(LiveIOError) in
+            try control(fd, UInt(SIOCGIFMTU), &request, interface: interface, operation: "ioctl(SIOCGIFMTU)")
         }
         return Int(request.ifr_ifru.ifru_mtu)
     }
@@ -44,32 +41,41 @@ enum InterfaceControl {
     /// TCP segments up to 64 KB with only the pseudo-header checksum filled in. With receive
     /// checksumming on, the receiving stack also trusts any checksum a packet socket injected,
     /// which would hide a load balancer's checksum errors; off, the kernel verifies them.
-    static func disableOffloads(of interface: String) throws {
+    static func disableOffloads(of interface: String) throws(LiveIOError) {
         let commands = [
             ethtoolSetTSO, ethtoolSetGSO, ethtoolSetGRO, ethtoolSetScatterGather, ethtoolSetTXChecksum,
             ethtoolSetRXChecksum,
         ]
-        try withControlSocket { fd in
+        try withControlSocket(interface) { fd throws(LiveIOError) in
             for command in commands {
                 var request = try self.request(for: interface)
                 var value: (cmd: UInt32, data: UInt32) = (command, 0)  // struct ethtool_value
-                let result = withUnsafeMutablePointer(to: &value) { pointer in
+                let error = withUnsafeMutablePointer(to: &value) { pointer in
                     request.ifr_ifru.ifru_data = UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: CChar.self)
-                    return ioctl(fd, siocEthtool, &request)
+                    return Syscalls.ioctl(fd, siocEthtool, &request)
                 }
                 // A feature the driver cannot change (EOPNOTSUPP) is already off.
-                if result != 0 && errno != EOPNOTSUPP {
-                    throw SystemCallError("ioctl(SIOCETHTOOL 0x\(String(command, radix: 16)), \(interface))")
+                if let error, error != .notSupported {
+                    throw LiveIOError(
+                        error, interface: interface, operation: "ioctl(SIOCETHTOOL 0x\(String(command, radix: 16)))")
                 }
             }
         }
     }
 
-    private static func request(for interface: String) throws -> ifreq {
+    private static func control(
+        _ fd: FileDescriptor, _ command: UInt, _ request: inout ifreq, interface: String, operation: String
+    ) throws(LiveIOError) {
+        if let error = Syscalls.ioctl(fd, command, &request) {
+            throw LiveIOError(error, interface: interface, operation: operation)
+        }
+    }
+
+    private static func request(for interface: String) throws(LiveIOError) -> ifreq {
         var request = ifreq()
         let name = Array(interface.utf8)
         guard !name.isEmpty, name.count < Int(IFNAMSIZ) else {
-            throw SystemCallError("interface name '\(interface)'", errno: EINVAL)
+            throw LiveIOError(.invalidArgument, interface: interface, operation: "interface name")
         }
         withUnsafeMutableBytes(of: &request.ifr_ifrn.ifrn_name) { raw in
             raw.copyBytes(from: name)
@@ -77,10 +83,15 @@ enum InterfaceControl {
         return request
     }
 
-    private static func withControlSocket<T>(_ body: (Int32) throws -> T) throws -> T {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SystemCallError("socket(AF_INET)") }
-        defer { close(fd) }
+    private static func withControlSocket<T>(
+        _ interface: String, _ body: (FileDescriptor) throws(LiveIOError) -> T
+    ) throws(LiveIOError) -> T {
+        let fd: FileDescriptor
+        switch Syscalls.socket(domain: AF_INET, type: Int32(SOCK_DGRAM.rawValue)) {
+        case .success(let value): fd = value
+        case .failure(let error): throw LiveIOError(error, interface: interface, operation: "socket(AF_INET)")
+        }
+        defer { Syscalls.close(fd) }
         return try body(fd)
     }
 }

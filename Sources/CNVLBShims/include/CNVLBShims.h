@@ -54,11 +54,35 @@ unsigned int nvlb_interface_index(const char *name);
 /// delivers no received frames to it). Returns the descriptor or -errno.
 int nvlb_packet_socket_open(int ifindex);
 
+/// An `AF_PACKET`/`SOCK_RAW` socket bound to `ifindex` for every EtherType (`ETH_P_ALL`):
+/// it sends and receives whole frames. Created with protocol 0 and bound afterwards, so no
+/// frame of another interface is queued in between. Returns the descriptor or -errno.
+int nvlb_packet_socket_open_receiving(int ifindex);
+
+/// `setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, PACKET_MR_PROMISC)` on `ifindex`: the
+/// interface is promiscuous while the socket is open. 0 or -errno.
+int nvlb_packet_socket_add_promiscuous(int fd, int ifindex);
+
+/// `setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING)` (Linux >= 4.20): frames sent on the
+/// interface are not looped back to this socket. 0 or -errno.
+int nvlb_packet_socket_ignore_outgoing(int fd);
+
+/// `sll_pkttype` of a frame the host itself sent (`PACKET_OUTGOING`).
+enum { NVLB_PACKET_OUTGOING = 4 };
+
+/// `recvfrom(fd, buffer, capacity, MSG_DONTWAIT | MSG_TRUNC, struct sockaddr_ll)`: one frame.
+/// Returns its length on the wire (more than `capacity` when it was truncated) or -errno,
+/// and stores its `sll_pkttype` in `*packet_type`.
+long nvlb_packet_receive(int fd, void *buffer, size_t capacity, int *packet_type);
+
 /// `setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS)`: frames skip the qdisc layer. 0 or -errno.
 int nvlb_packet_socket_set_qdisc_bypass(int fd, int enabled);
 
 /// `setsockopt(SOL_SOCKET, SO_SNDBUF)` (or `SO_SNDBUFFORCE` when `force`). 0 or -errno.
 int nvlb_socket_set_send_buffer(int fd, int bytes, int force);
+
+/// `setsockopt(SOL_SOCKET, SO_RCVBUF)`. 0 or -errno.
+int nvlb_socket_set_receive_buffer(int fd, int bytes);
 
 /// Joins `fd` (an AF_PACKET socket, e.g. `pcap_fileno`) to fanout group `group_id` with
 /// `mode` (NVLB_FANOUT_*) and `flags` (NVLB_FANOUT_FLAG_*). 0 or -errno.
