@@ -260,6 +260,29 @@ public struct FlowHasher: Sendable, Hashable {
         return UInt32(truncatingIfNeeded: h ^ h >> 32)
     }
 
+    /// The NVGRE FlowID of a packet of the inner flow `source:sourcePort → destination:destinationPort`
+    /// (RFC 7637 §3.1: an 8-bit value that spreads a host's flows over equal-cost paths): the
+    /// ``selectionHash(distribution:protocolNumber:clientIP:clientPort:vip:vipPort:clientVSID:)``
+    /// of the five-tuple (VSID 0) folded by ``flowID(_:)``. The one FlowID function: nvlb
+    /// computes it with the configured seed (`underlay.flow_id: hash`), the lab's hosts and the
+    /// traffic generator with ``host``.
+    ///
+    /// - Complexity: O(1), no allocation.
+    @inlinable @inline(__always)
+    public func flowID(
+        protocolNumber: UInt8, source: UInt32, sourcePort: UInt16, destination: UInt32, destinationPort: UInt16
+    ) -> UInt8 {
+        Self.flowID(
+            selectionHash(
+                distribution: .fiveTuple, protocolNumber: protocolNumber, clientIP: source, clientPort: sourcePort,
+                vip: destination, vipPort: destinationPort, clientVSID: 0))
+    }
+
+    /// The hasher of the FlowIDs that Hyper-V hosts put on their packets, as the lab's hosts
+    /// and the traffic generator emulate them. nvlb ignores a received FlowID, so any fixed
+    /// seed serves; this one differs from nvlb's default so that the two are not mistaken.
+    public static let host = FlowHasher(seed: 0x6876_686F)
+
     /// Folds a 64-bit hash to the 8-bit NVGRE FlowID by XOR of all eight bytes.
     ///
     /// - Complexity: O(1).

@@ -1,3 +1,4 @@
+import NVLBBalancing
 import NVLBPolicy
 import NVLBWire
 
@@ -332,13 +333,7 @@ struct ConfigurationValidator {
     // MARK: - single values
 
     static func isValidMaglevSize(_ size: Int) -> Bool {
-        guard maglevTableSize.contains(size), size % 2 == 1 else { return false }
-        var divisor = 3
-        while divisor * divisor <= size {
-            if size % divisor == 0 { return false }
-            divisor += 2
-        }
-        return true
+        maglevTableSize.contains(size) && MaglevTable.isPrime(size)
     }
 
     /// Reports a VSID outside 4096–16777214; true if it is valid.

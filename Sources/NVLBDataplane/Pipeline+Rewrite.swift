@@ -6,8 +6,8 @@ import NVLBWire
 /// RFC 1624 incremental checksum updates, and the 42-byte NVGRE encapsulation.
 @usableFromInline
 enum Rewrite {
-    /// Bytes NVGRE encapsulation adds: outer Ethernet, IPv4 (no options), GRE.
-    @usableFromInline static let encapsulationSize = EthernetHeader.size + IPv4Header.minimumSize + GREHeader.size
+    /// Bytes NVGRE encapsulation adds (``GREHeader/encapsulationOverhead``), by its name here.
+    @usableFromInline static let encapsulationSize = GREHeader.encapsulationOverhead
 
     /// Replaces the IPv4 source (`source == true`) or destination address and the
     /// matching transport port, updating the IPv4 header checksum and the TCP/UDP
@@ -32,7 +32,7 @@ enum Rewrite {
         let addressDelta =
             (~oldAddress &>> 16) &+ (~oldAddress & 0xFFFF) &+ (newAddress &>> 16) &+ (newAddress & 0xFFFF)
         let ipChecksum = header.loadUnaligned(fromByteOffset: 10, as: UInt16.self)
-        header.storeBytes(of: Self.fold(UInt32(~ipChecksum) &+ addressDelta), toByteOffset: 10, as: UInt16.self)
+        header.storeBytes(of: Checksum.finish(UInt32(~ipChecksum) &+ addressDelta), toByteOffset: 10, as: UInt16.self)
 
         let segment = p + transport
         let portOffset = source ? 0 : 2
@@ -42,22 +42,14 @@ enum Rewrite {
         let delta = addressDelta &+ UInt32(~oldPort) &+ UInt32(newPort)
         if protocolNumber == TransportProtocol.tcp.rawValue {
             let checksum = segment.loadUnaligned(fromByteOffset: 16, as: UInt16.self)
-            segment.storeBytes(of: Self.fold(UInt32(~checksum) &+ delta), toByteOffset: 16, as: UInt16.self)
+            segment.storeBytes(of: Checksum.finish(UInt32(~checksum) &+ delta), toByteOffset: 16, as: UInt16.self)
         } else {
             let checksum = segment.loadUnaligned(fromByteOffset: 6, as: UInt16.self)
             // RFC 768: 0 means "no checksum" and stays; a computed 0 is sent as 0xFFFF.
             guard checksum != 0 else { return }
-            let updated = Self.fold(UInt32(~checksum) &+ delta)
+            let updated = Checksum.finish(UInt32(~checksum) &+ delta)
             segment.storeBytes(of: updated == 0 ? 0xFFFF : updated, toByteOffset: 6, as: UInt16.self)
         }
-    }
-
-    /// `~` of the one's-complement fold of `sum` (at most 7 × 0xFFFF).
-    @inlinable @inline(__always)
-    static func fold(_ sum: UInt32) -> UInt16 {
-        var s = (sum & 0xFFFF) &+ (sum &>> 16)
-        s = (s & 0xFFFF) &+ (s &>> 16)
-        return ~UInt16(truncatingIfNeeded: s)
     }
 
     /// Writes outer Ethernet + IPv4 + GRE (SPEC §2 "On send") at `p`, in front of
@@ -82,10 +74,8 @@ enum Rewrite {
         ip.storeBytes(of: source.bigEndian, toByteOffset: 12, as: UInt32.self)
         ip.storeBytes(of: destination.bigEndian, toByteOffset: 16, as: UInt32.self)
         // The constant words are summed once per policy (`checksumBase`).
-        var sum = checksumBase &+ UInt32(tos) &+ UInt32(totalLength) &+ (destination >> 16) &+ (destination & 0xFFFF)
-        sum = (sum & 0xFFFF) &+ (sum >> 16)
-        sum = (sum & 0xFFFF) &+ (sum >> 16)
-        ip.storeBytes(of: (~UInt16(truncatingIfNeeded: sum)).bigEndian, toByteOffset: 10, as: UInt16.self)
+        let sum = checksumBase &+ UInt32(tos) &+ UInt32(totalLength) &+ (destination >> 16) &+ (destination & 0xFFFF)
+        ip.storeBytes(of: Checksum.finish(sum).bigEndian, toByteOffset: 10, as: UInt16.self)
         let gre = GREHeader(ip + IPv4Header.minimumSize)
         gre.flagsVersion = GREHeader.nvgreFlagsVersion
         gre.protocolType = GREHeader.protocolTransparentEthernet
@@ -102,9 +92,8 @@ extension DataplaneWorker {
         destinationPort: UInt16
     ) -> UInt8 {
         guard s.flowIDFromHash else { return 0 }
-        return FlowHasher.flowID(
-            s.hasher.selectionHash(
-                distribution: .fiveTuple, protocolNumber: protocolNumber, clientIP: source, clientPort: sourcePort,
-                vip: destination, vipPort: destinationPort, clientVSID: 0))
+        return s.hasher.flowID(
+            protocolNumber: protocolNumber, source: source, sourcePort: sourcePort, destination: destination,
+            destinationPort: destinationPort)
     }
 }

@@ -1,3 +1,4 @@
+import NVLBBalancing
 import NVLBIO
 import NVLBPolicy
 import NVLBWire
@@ -454,8 +455,9 @@ struct ActiveFlow {
         return FrameBuilder.encapsulate(
             inner: inner, outerSourceMAC: g.hostMAC(client.pa), outerDestinationMAC: g.configuration.underlay.mac,
             outerSource: client.pa, outerDestination: g.configuration.underlay.address, vsid: vsid,
-            flowID: Self.flowID(
-                script.isTCP, client.address, target.frontend.vip, client.port, target.rule.frontendPort))
+            flowID: FlowHasher.host.flowID(
+                protocolNumber: script.isTCP ? 6 : 17, source: client.address.rawValue, sourcePort: client.port,
+                destination: target.frontend.vip.rawValue, destinationPort: target.rule.frontendPort))
     }
 
     /// The DIP's packet toward the client, as its host sends it to nvlb.
@@ -471,7 +473,9 @@ struct ActiveFlow {
         return FrameBuilder.encapsulate(
             inner: inner, outerSourceMAC: g.hostMAC(dip.pa), outerDestinationMAC: g.configuration.underlay.mac,
             outerSource: dip.pa, outerDestination: g.configuration.underlay.address, vsid: dip.vsid,
-            flowID: Self.flowID(script.isTCP, dip.ca, client.address, dip.port, client.port))
+            flowID: FlowHasher.host.flowID(
+                protocolNumber: script.isTCP ? 6 : 17, source: dip.ca.rawValue, sourcePort: dip.port,
+                destination: client.address.rawValue, destinationPort: client.port))
     }
 
     private func transportFrame(
@@ -490,14 +494,5 @@ struct ActiveFlow {
         return FrameBuilder.tcp(
             srcMAC: srcMAC, dstMAC: dstMAC, src: src, dst: dst, sport: sport, dport: dport, flags: step.flags, seq: seq,
             ack: ack, window: window, tcpOptions: options, payload: payload, ip: ip)
-    }
-
-    /// The FlowID a host puts in the GRE key: an 8-bit hash of the inner 5-tuple.
-    static func flowID(_ tcp: Bool, _ src: IPv4Address, _ dst: IPv4Address, _ sport: UInt16, _ dport: UInt16)
-        -> UInt8
-    {
-        let addresses = UInt64(src.rawValue) << 32 | UInt64(dst.rawValue)
-        let ports = UInt64(tcp ? 6 : 17) << 32 | UInt64(sport) << 16 | UInt64(dport)
-        return UInt8(truncatingIfNeeded: SplitMix64.mix(SplitMix64.mix(addresses) ^ ports))
     }
 }

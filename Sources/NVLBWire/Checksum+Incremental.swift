@@ -7,10 +7,7 @@ extension Checksum {
     /// (RFC 1624 eqn. 3). O(1). For TCP and the IPv4 header; UDP uses `updatedUDP`.
     @inlinable @inline(__always)
     public static func updated(_ checksum: UInt16, replacing old: UInt16, with new: UInt16) -> UInt16 {
-        var sum = UInt32(~checksum) &+ UInt32(~old) &+ UInt32(new)
-        sum = (sum & 0xFFFF) &+ (sum &>> 16)
-        sum = (sum & 0xFFFF) &+ (sum &>> 16)
-        return ~UInt16(truncatingIfNeeded: sum)
+        finish(UInt32(~checksum) &+ UInt32(~old) &+ UInt32(new))
     }
 
     /// The checksum after a 32-bit value covered by it (two adjacent words aligned on a
@@ -18,13 +15,10 @@ extension Checksum {
     /// (RFC 1624 eqn. 3, both words at once). O(1).
     @inlinable @inline(__always)
     public static func updated(_ checksum: UInt16, replacing32 old: UInt32, with32 new: UInt32) -> UInt16 {
+        // At most 5 × 0xFFFF: the sum fits 32 bits.
         let notOld = ~old
-        var sum =
-            UInt64(~checksum) &+ UInt64(notOld &>> 16) &+ UInt64(notOld & 0xFFFF)
-            &+ UInt64(new &>> 16) &+ UInt64(new & 0xFFFF)
-        sum = (sum & 0xFFFF) &+ (sum &>> 16)
-        sum = (sum & 0xFFFF) &+ (sum &>> 16)
-        return ~UInt16(truncatingIfNeeded: sum)
+        return finish(
+            UInt32(~checksum) &+ (notOld &>> 16) &+ (notOld & 0xFFFF) &+ (new &>> 16) &+ (new & 0xFFFF))
     }
 
     /// The checksum after an IPv4 address covered by it changes (e.g. the IPv4 header

@@ -61,6 +61,21 @@ public enum Checksum {
         ~fold(sum)
     }
 
+    /// ``fold(_:)-(UInt64)`` for a sum that fits 32 bits (a few 16-bit words, as the
+    /// incremental updates and the NVGRE header build): two end-around carries suffice.
+    @inlinable @inline(__always)
+    public static func fold(_ sum: UInt32) -> UInt16 {
+        var value = (sum & 0xFFFF) &+ (sum &>> 16)  // ≤ 0x1FFFE
+        value = (value & 0xFFFF) &+ (value &>> 16)  // 16 bits
+        return UInt16(truncatingIfNeeded: value)
+    }
+
+    /// The checksum of a finished 32-bit sum: the one's-complement of `fold(sum)`.
+    @inlinable @inline(__always)
+    public static func finish(_ sum: UInt32) -> UInt16 {
+        ~fold(sum)
+    }
+
     /// The Internet checksum of `count` bytes at `pointer` (RFC 1071). O(count), no allocation.
     /// To verify a header or segment that includes its checksum field, check for 0.
     @inlinable

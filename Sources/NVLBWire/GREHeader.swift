@@ -19,8 +19,10 @@ public struct GREHeader {
     @inlinable public static var protocolTransparentEthernet: UInt16 { 0x6558 }
     /// The first four bytes of every valid NVGRE header, as one big-endian word.
     @inlinable public static var nvgreFirstWord: UInt32 { 0x2000_6558 }
-    /// Total bytes NVGRE encapsulation adds: outer Ethernet 14 + IPv4 20 + GRE 8.
-    @inlinable public static var encapsulationOverhead: Int { 42 }
+    /// Total bytes NVGRE encapsulation adds: outer Ethernet 14 + IPv4 20 (no options) + GRE 8
+    /// = 42. The one definition of the constant: the data plane's headroom and rewrite, the
+    /// frame builder and the traffic generator's MTU arithmetic use it.
+    @inlinable public static var encapsulationOverhead: Int { EthernetHeader.size + IPv4Header.minimumSize + size }
 
     /// Flags and version, bytes 0–1; exactly `nvgreFlagsVersion` for NVGRE.
     @inlinable
