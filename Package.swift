@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "nvlb-hvhost",
             dependencies: [
-                "NVLBWire", "NVLBBalancing", "NVLBDataplane", "NVLBIO", "NVLBControl", "CNVLBShims",
+                "NVLBWire", "NVLBBalancing", "NVLBPolicy", "NVLBDataplane", "NVLBIO", "NVLBControl", "CNVLBShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -91,6 +91,6 @@ let package = Package(
             ]),
         .testTarget(name: "NVLBRuntimeTests", dependencies: ["NVLBRuntime", "NVLBControl", "NVLBTestSupport"]),
         .testTarget(name: "NVLBCLITests", dependencies: ["NVLBIO", "NVLBWire", "NVLBTestSupport"]),
-        .testTarget(name: "NVLBLabTests", dependencies: ["NVLBWire", "NVLBTestSupport"]),
+        .testTarget(name: "NVLBLabTests", dependencies: ["NVLBTestSupport"]),
     ]
 )

@@ -53,14 +53,12 @@ public struct BatchTransmitter: ~Copyable {
         interface: String, capacity: Int = 256, qdiscBypass: Bool = false, sendBufferBytes: Int? = nil
     ) throws(LiveIOError) {
         precondition(capacity > 0 && capacity <= 1024, "BatchTransmitter: capacity must be 1...1024")
-        guard let index = Syscalls.interfaceIndex(interface) else {
-            throw LiveIOError(
-                kind: .noSuchDevice, interface: interface, operation: "if_nametoindex", message: "No such device")
-        }
+        let index = try Syscalls.interfaceIndex(interface)
         let descriptor: FileDescriptor
         switch Syscalls.openSendSocket(interfaceIndex: index) {
         case .success(let value): descriptor = value
-        case .failure(let error): throw LiveIOError(error, interface: interface, operation: "socket(AF_PACKET, SOCK_RAW)")
+        case .failure(let error):
+            throw LiveIOError(error, interface: interface, operation: "socket(AF_PACKET, SOCK_RAW)")
         }
         if qdiscBypass, let error = Syscalls.setQdiscBypass(descriptor, true) {
             Syscalls.close(descriptor)

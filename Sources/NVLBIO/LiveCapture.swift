@@ -63,11 +63,7 @@ public struct LiveCapture: ~Copyable {
     public init(interface: String, options: Options = Options()) throws(LiveIOError) {
         // libpcap checks privileges before the device: look the name up first so that a
         // missing interface is reported as such even without root.
-        guard Syscalls.interfaceIndex(interface) != nil else {
-            throw LiveIOError(
-                kind: .noSuchDevice, interface: interface, operation: "if_nametoindex",
-                message: "No such device")
-        }
+        _ = try Syscalls.interfaceIndex(interface)
         let handle = try LibPcap.create(interface: interface).get()
         func fail(_ kind: LiveIOError.Kind, _ operation: String, _ message: String) -> LiveIOError {
             LibPcap.close(handle)

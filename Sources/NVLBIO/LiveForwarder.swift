@@ -302,10 +302,7 @@ public enum LiveForwarder {
     private static func openPlain(
         _ interface: String, receive: Bool, bufferBytes: Int, timeout: Int32
     ) throws(LiveIOError) -> OpaquePointer {
-        guard Syscalls.interfaceIndex(interface) != nil else {
-            throw LiveIOError(
-                kind: .noSuchDevice, interface: interface, operation: "if_nametoindex", message: "No such device")
-        }
+        _ = try Syscalls.interfaceIndex(interface)
         let handle = try LibPcap.create(interface: interface).get()
         _ = LibPcap.setSnapshotLength(handle, 2048)
         _ = LibPcap.setPromiscuous(handle, receive)

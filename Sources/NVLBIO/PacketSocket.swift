@@ -21,14 +21,12 @@ public final class PacketSocket {
     ///
     /// - Throws: ``LiveIOError`` naming the interface and the call that failed.
     public init(interface: String, receiveBufferBytes: Int32 = 4 << 20) throws(LiveIOError) {
-        guard let index = Syscalls.interfaceIndex(interface) else {
-            throw LiveIOError(
-                kind: .noSuchDevice, interface: interface, operation: "if_nametoindex", message: "No such device")
-        }
+        let index = try Syscalls.interfaceIndex(interface)
         let descriptor: FileDescriptor
         switch Syscalls.openReceivingSocket(interfaceIndex: index) {
         case .success(let value): descriptor = value
-        case .failure(let error): throw LiveIOError(error, interface: interface, operation: "socket(AF_PACKET, SOCK_RAW)")
+        case .failure(let error):
+            throw LiveIOError(error, interface: interface, operation: "socket(AF_PACKET, SOCK_RAW)")
         }
         if let error = Syscalls.addPromiscuousMembership(descriptor, interfaceIndex: index) {
             Syscalls.close(descriptor)

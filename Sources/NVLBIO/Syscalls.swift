@@ -51,10 +51,17 @@ package enum Syscalls {
 
     // MARK: Interfaces and packet sockets
 
-    /// `if_nametoindex`; nil when there is no such interface.
-    package static func interfaceIndex(_ name: String) -> Int32? {
-        let index = nvlb_interface_index(name)
-        return index == 0 ? nil : Int32(bitPattern: index)
+    /// `if_nametoindex`: the index of `interface` in the calling thread's network namespace.
+    ///
+    /// - Throws: ``LiveIOError`` of kind ``LiveIOError/Kind/noSuchDevice`` naming the interface
+    ///   (the one failure this call has).
+    package static func interfaceIndex(_ interface: String) throws(LiveIOError) -> Int32 {
+        let index = nvlb_interface_index(interface)
+        guard index != 0 else {
+            throw LiveIOError(
+                kind: .noSuchDevice, interface: interface, operation: "if_nametoindex", message: "No such device")
+        }
+        return Int32(bitPattern: index)
     }
 
     /// A send-only AF_PACKET raw socket bound to `interfaceIndex` (protocol 0: receives nothing).
@@ -94,7 +101,8 @@ package enum Syscalls {
 
     /// `setsockopt(SOL_PACKET, PACKET_FANOUT, id | (mode | flags) << 16)`.
     package static func joinFanout(_ descriptor: FileDescriptor, _ fanout: PacketFanout) -> Errno? {
-        failure(fromShim(nvlb_packet_fanout_join(descriptor.rawValue, fanout.groupID, fanout.mode.rawValue, fanout.flags)))
+        failure(
+            fromShim(nvlb_packet_fanout_join(descriptor.rawValue, fanout.groupID, fanout.mode.rawValue, fanout.flags)))
     }
 
     /// `sendmmsg(fd, messages, count, flags)`: frames sent (a prefix of the batch), or errno.

@@ -69,7 +69,8 @@ struct PolicyCompilation {
                 recordList.append(
                     CompiledRecord(
                         vsid: record.vsid, ca: record.ca.rawValue, pa: record.pa.rawValue, mac: record.mac.rawValue,
-                        nextHopMAC: nextHop(record.pa), staticNeighbor: neighbors.find(UInt64(record.pa.rawValue)) != nil,
+                        nextHopMAC: nextHop(record.pa),
+                        staticNeighbor: neighbors.find(UInt64(record.pa.rawValue)) != nil,
                         domain: Int32(d)))
                 recordPairs.append(((UInt64(record.vsid) << 32 | UInt64(record.ca.rawValue), 0), index))
                 domainCAList.append(((UInt64(d) << 32 | UInt64(record.ca.rawValue), 0), index))
@@ -128,7 +129,8 @@ struct PolicyCompilation {
                     if portsByVIP[vipKey] == nil { vipOrder.append(vipKey) }
                     portsByVIP[vipKey, default: []].append(
                         CompiledVIPPort(
-                            key: UInt32(rule.protocolNumber.rawValue) << 16 | UInt32(rule.frontendPort), listener: listener))
+                            key: UInt32(rule.protocolNumber.rawValue) << 16 | UInt32(rule.frontendPort),
+                            listener: listener))
                     for backend in lb.backends {
                         let key = ReverseKey(
                             vsid: backend.vsid, ca: backend.ca.rawValue, protocolNumber: rule.protocolNumber.rawValue,
@@ -140,8 +142,10 @@ struct PolicyCompilation {
             }
         }
         reversePairs = reverseCounts.map { key, value in
-            ((UInt64(key.vsid) << 32 | UInt64(key.ca), UInt64(key.protocolNumber) << 16 | UInt64(key.port)),
-             value.count == 1 ? value.listener : PolicySnapshot.ambiguous)
+            (
+                (UInt64(key.vsid) << 32 | UInt64(key.ca), UInt64(key.protocolNumber) << 16 | UInt64(key.port)),
+                value.count == 1 ? value.listener : PolicySnapshot.ambiguous
+            )
         }
 
         // Frontend addresses, their ports, and the combined address index.

@@ -37,7 +37,8 @@ import Testing
     @Test func aFileThatIsNotUTF8IsRefusedAtItsStart() throws {
         let (path, directory) = try Self.file(Array(baseYAML.utf8.prefix(40)) + [0xC3, 0x28, 0x0A])
         defer { try? FileManager.default.removeItem(at: directory) }
-        #expect(Self.diagnostics(path: path) == ["\(path):1:1: cannot read the configuration: the file is not UTF-8 text"])
+        #expect(
+            Self.diagnostics(path: path) == ["\(path):1:1: cannot read the configuration: the file is not UTF-8 text"])
     }
 
     @Test func aReaderErrorIsPositionedAtTheOffendingCharacter() {
@@ -53,7 +54,8 @@ import Testing
         let semantic = problems(
             base(
                 replacing: ("address: 192.168.6.2", "address: 224.0.0.1"), ("subnets: [5001, 5002]", "subnets: [5001]"),
-                ("frontend_port: 80", "frontend_port: 0"), ("vsid: 5001, ca: 10.1.6.20 } ]", "vsid: 5001, ca: 10.9.9.9 } ]")))
+                ("frontend_port: 80", "frontend_port: 0"),
+                ("vsid: 5001, ca: 10.1.6.20 } ]", "vsid: 5001, ca: 10.9.9.9 } ]")))
         #expect(semantic.count == 4, "\(semantic)")
         #expect(semantic.map { $0.split(separator: ":")[1] } == ["2", "13", "18", "19"], "\(semantic)")
         // The same file with a syntax error as well: only the syntax error (the rest cannot be read).

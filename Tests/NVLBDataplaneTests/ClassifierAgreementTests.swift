@@ -79,7 +79,9 @@ import Testing
             Int.random(in: 0..<4, using: &rng) == 0 ? pick([5001, 5002, 6001, 7000, 0xFF_FFFF], &rng) : sender.vsid
         var sourceMAC = Int.random(in: 0..<4, using: &rng) > 0 ? sender.mac : pick(records, &rng).mac
         var pa = Int.random(in: 0..<4, using: &rng) == 0 ? pick(records, &rng).pa : sender.pa
-        var gatewayMAC = Int.random(in: 0..<5, using: &rng) == 0 ? MACAddress(rawValue: 0x0200_0000_0001)
+        var gatewayMAC =
+            Int.random(in: 0..<5, using: &rng) == 0
+            ? MACAddress(rawValue: 0x0200_0000_0001)
             : pick(gateways, &rng)
         var tcp = Int.random(in: 0..<8, using: &rng) < 4
         var fixedPorts: (UInt16?, UInt16?) = (nil, nil)
@@ -141,7 +143,8 @@ import Testing
             // Random bytes behind the outer headers (kept valid: a GRE key of a known VSID).
             let keep = 42
             let count = Int.random(in: 0...120, using: &rng)
-            frame = Array(frame[0..<min(keep, frame.count)])
+            frame =
+                Array(frame[0..<min(keep, frame.count)])
                 + (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
             let total = UInt16(frame.count - EthernetHeader.size)
             frame[16] = UInt8(total >> 8)
@@ -154,8 +157,10 @@ import Testing
             for _ in 0..<Int.random(in: 1...3, using: &rng) {
                 let headerEnd = min(frame.count, 42 + 14 + 20 + 20)
                 let index = Int.random(in: EthernetHeader.size..<headerEnd, using: &rng)
-                frame[index] = Bool.random(using: &rng)
-                    ? UInt8.random(in: 0...255, using: &rng) : frame[index] ^ (1 << UInt8.random(in: 0...7, using: &rng))
+                frame[index] =
+                    Bool.random(using: &rng)
+                    ? UInt8.random(in: 0...255, using: &rng)
+                    : frame[index] ^ (1 << UInt8.random(in: 0...7, using: &rng))
             }
             return frame
         }
