@@ -54,12 +54,8 @@ public struct BatchTransmitter: ~Copyable {
     ) throws(LiveIOError) {
         precondition(capacity > 0 && capacity <= 1024, "BatchTransmitter: capacity must be 1...1024")
         let index = try Syscalls.interfaceIndex(interface)
-        let descriptor: FileDescriptor
-        switch Syscalls.openSendSocket(interfaceIndex: index) {
-        case .success(let value): descriptor = value
-        case .failure(let error):
-            throw LiveIOError(error, interface: interface, operation: "socket(AF_PACKET, SOCK_RAW)")
-        }
+        let descriptor = try Syscalls.openSendSocket(interfaceIndex: index)
+            .get(interface: interface, operation: "socket(AF_PACKET, SOCK_RAW)")
         if qdiscBypass, let error = Syscalls.setQdiscBypass(descriptor, true) {
             Syscalls.close(descriptor)
             throw LiveIOError(error, interface: interface, operation: "setsockopt(PACKET_QDISC_BYPASS)")

@@ -60,3 +60,13 @@ extension LiveIOError {
         self.init(kind: errno.liveKind, interface: interface, operation: operation, message: errno.description)
     }
 }
+
+extension Result where Failure == Errno {
+    /// The value, or the failure as a ``LiveIOError`` of `operation` on `interface`.
+    package func get(interface: String, operation: String) throws(LiveIOError) -> Success {
+        switch self {
+        case .success(let value): return value
+        case .failure(let error): throw LiveIOError(error, interface: interface, operation: operation)
+        }
+    }
+}

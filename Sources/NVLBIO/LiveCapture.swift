@@ -136,11 +136,8 @@ public struct LiveCapture: ~Copyable {
     ///
     /// - Throws: ``LiveIOError`` when `poll` fails.
     public func wait(timeoutMilliseconds: Int32) throws(LiveIOError) -> Bool {
-        switch Syscalls.poll(pollDescriptor, events: Int16(POLLIN), timeoutMilliseconds: timeoutMilliseconds) {
-        case .success(let ready): return ready
-        case .failure(let error):
-            throw LiveIOError(kind: .other, interface: interface, operation: "poll", message: error.description)
-        }
+        try Syscalls.poll(pollDescriptor, events: Int16(POLLIN), timeoutMilliseconds: timeoutMilliseconds)
+            .get(interface: interface, operation: "poll")
     }
 
     /// Copies up to `maxFrames` waiting frames into `slots`, the first into slot

@@ -22,12 +22,8 @@ public final class PacketSocket {
     /// - Throws: ``LiveIOError`` naming the interface and the call that failed.
     public init(interface: String, receiveBufferBytes: Int32 = 4 << 20) throws(LiveIOError) {
         let index = try Syscalls.interfaceIndex(interface)
-        let descriptor: FileDescriptor
-        switch Syscalls.openReceivingSocket(interfaceIndex: index) {
-        case .success(let value): descriptor = value
-        case .failure(let error):
-            throw LiveIOError(error, interface: interface, operation: "socket(AF_PACKET, SOCK_RAW)")
-        }
+        let descriptor = try Syscalls.openReceivingSocket(interfaceIndex: index)
+            .get(interface: interface, operation: "socket(AF_PACKET, SOCK_RAW)")
         if let error = Syscalls.addPromiscuousMembership(descriptor, interfaceIndex: index) {
             Syscalls.close(descriptor)
             throw LiveIOError(error, interface: interface, operation: "setsockopt(PACKET_ADD_MEMBERSHIP)")

@@ -42,11 +42,7 @@ struct EventLoop: ~Copyable {
             let polled = descriptors.withUnsafeMutableBufferPointer { entries in
                 Syscalls.poll(entries, timeoutMilliseconds: pollTimeoutMilliseconds)
             }
-            let ready: Int
-            switch polled {
-            case .success(let count): ready = count
-            case .failure(let error): throw LiveIOError(error, interface: underlay.interface, operation: "poll")
-            }
+            let ready = try polled.get(interface: underlay.interface, operation: "poll")
             let now = nvlb_monotonic_nanoseconds()
             if ready > 0 {
                 for (slot, descriptor) in descriptors.enumerated() where descriptor.revents != 0 {

@@ -86,11 +86,8 @@ enum InterfaceControl {
     private static func withControlSocket<T>(
         _ interface: String, _ body: (FileDescriptor) throws(LiveIOError) -> T
     ) throws(LiveIOError) -> T {
-        let fd: FileDescriptor
-        switch Syscalls.socket(domain: AF_INET, type: Int32(SOCK_DGRAM.rawValue)) {
-        case .success(let value): fd = value
-        case .failure(let error): throw LiveIOError(error, interface: interface, operation: "socket(AF_INET)")
-        }
+        let fd = try Syscalls.socket(domain: AF_INET, type: Int32(SOCK_DGRAM.rawValue))
+            .get(interface: interface, operation: "socket(AF_INET)")
         defer { Syscalls.close(fd) }
         return try body(fd)
     }
