@@ -80,3 +80,16 @@ import Testing
         #expect(viaHelper == 0x9F6E)  // computed independently
     }
 }
+
+@Suite struct ChecksumFoldTests {
+    /// The 32-bit fold (two carries) equals the general 64-bit one for every 32-bit sum.
+    @Test func narrowFoldAgreesWithTheWideOne() async {
+        await propertyCheck(count: 2000, input: Gen.uint32()) { sum in
+            #expect(Checksum.fold(sum) == Checksum.fold(UInt64(sum)))
+            #expect(Checksum.finish(sum) == Checksum.finish(UInt64(sum)))
+        }
+        for sum: UInt32 in [0, 0xFFFF, 0x1_0000, 0x1_FFFE, 0xFFFF_FFFF, 0xFFFE_0001] {
+            #expect(Checksum.fold(sum) == Checksum.fold(UInt64(sum)), "\(sum)")
+        }
+    }
+}
