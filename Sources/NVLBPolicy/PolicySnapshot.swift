@@ -15,6 +15,8 @@ private let generations = Atomic<UInt32>(0)
 public final class PolicySnapshot: Sendable {
     /// The configuration this snapshot was compiled from.
     public let configuration: PolicyConfiguration
+    /// The probe results this snapshot was compiled with (docs/health.md).
+    public let health: HealthState
     /// Distinguishes snapshots: flow entries remember the generation their
     /// `backendSlot` belongs to.
     public let generation: UInt32
@@ -48,6 +50,11 @@ public final class PolicySnapshot: Sendable {
     /// All rules' Maglev tables, `maglevTableSize` slots each; a slot holds the
     /// index of a backend within its load balancer, or `UInt16.max`.
     public let maglev: FixedBuffer<UInt16>
+    /// Per rule with down DIPs, from its `healthOffset`: one byte per backend of its load
+    /// balancer, 1 when that DIP is down for the rule's probe.
+    public let backendDown: FixedBuffer<UInt8>
+    /// Rules whose DIPs are all down: they use them all (fail open, docs/health.md).
+    public let failOpenRules: [FailOpenRule]
 
     // MARK: Indexes
     /// (VSID) → domain index.
@@ -79,9 +86,11 @@ public final class PolicySnapshot: Sendable {
     public let backendNames: [String]
     public let domainNames: [String]
 
-    /// Compiles `configuration`, which must have passed validation.
-    public init(configuration: PolicyConfiguration) {
+    /// Compiles `configuration`, which must have passed validation, with the DIPs that
+    /// `health` lists as down left out of the Maglev tables of the rules probing them.
+    public init(configuration: PolicyConfiguration, health: HealthState = .allUp) {
         self.configuration = configuration
+        self.health = health
         self.generation = generations.add(1, ordering: .relaxed).newValue
         let underlay = configuration.underlay
         underlayAddress = underlay.address.rawValue
@@ -119,7 +128,8 @@ public final class PolicySnapshot: Sendable {
         var domainByName: [String: Int] = [:]
         for (d, domain) in configuration.routingDomains.enumerated() {
             domainByName[domain.name] = d
-            domainList.append(CompiledDomain(gatewayMAC: domain.gatewayMAC.rawValue))
+            domainList.append(
+                CompiledDomain(gatewayMAC: domain.gatewayMAC.rawValue, probeSource: domain.probeSource?.rawValue ?? 0))
             for vsid in domain.subnets { vsidPairs.append(((UInt64(vsid), 0), Int32(d))) }
             for record in domain.lookupRecords {
                 let index = Int32(recordList.count)
@@ -140,6 +150,8 @@ public final class PolicySnapshot: Sendable {
         var ruleList: [CompiledRule] = []
         var listenerList: [CompiledListener] = []
         var maglevSlots: [UInt16] = []
+        var downFlags: [UInt8] = []
+        var failOpen: [FailOpenRule] = []
         var portsByVIP: [UInt64: [CompiledVIPPort]] = [:]
         var vipOrder: [UInt64] = []
         var reverseCounts: [ReverseKey: (listener: Int32, count: Int)] = [:]
@@ -168,11 +180,20 @@ public final class PolicySnapshot: Sendable {
                 size: maglevTableSize, seed: configuration.balancer.hashSeed)
             let maglevOffset = maglevSlots.count
             maglevSlots.append(contentsOf: table.entries)
-            for rule in lb.rules {
+            var healthTables = HealthTables()
+            for (position, rule) in lb.rules.enumerated() {
                 let ruleIndex = Int32(ruleList.count)
+                let tables = Self.healthTable(
+                    rule: rule, of: lb, health: health, lbTableOffset: maglevOffset, cache: &healthTables,
+                    size: maglevTableSize, seed: configuration.balancer.hashSeed, slots: &maglevSlots,
+                    downFlags: &downFlags)
+                if tables.failOpen {
+                    failOpen.append(FailOpenRule(loadBalancer: lb.name, rule: position, probe: rule.probe ?? ""))
+                }
                 ruleList.append(
                     CompiledRule(
-                        loadBalancer: Int32(l), maglevOffset: Int32(maglevOffset), idleTimeout: rule.idleTimeout,
+                        loadBalancer: Int32(l), maglevOffset: tables.maglevOffset, healthOffset: tables.healthOffset,
+                        idleTimeout: rule.idleTimeout,
                         backendPort: rule.backendPort, frontendPort: rule.frontendPort,
                         protocolNumber: rule.protocolNumber.rawValue,
                         distributionRawValue: FlowDistribution(rule.loadDistribution).rawValue))
@@ -210,6 +231,8 @@ public final class PolicySnapshot: Sendable {
         rules = FixedBuffer(ruleList)
         listeners = FixedBuffer(listenerList)
         maglev = FixedBuffer(maglevSlots)
+        backendDown = FixedBuffer(downFlags)
+        failOpenRules = failOpen
         vsidIndex = StaticMap(vsidPairs)
         recordIndex = recordMap
         domainCAIndex = StaticMap(domainCAPairs)
@@ -258,6 +281,7 @@ public final class PolicySnapshot: Sendable {
         rules.deallocate()
         listeners.deallocate()
         maglev.deallocate()
+        backendDown.deallocate()
         vsidIndex.deallocate()
         recordIndex.deallocate()
         domainCAIndex.deallocate()
@@ -373,6 +397,8 @@ public struct CompiledRecord: Sendable, BitwiseCopyable {
 public struct CompiledDomain: Sendable, BitwiseCopyable {
     /// Inner source MAC nvlb uses toward this domain's VMs.
     public var gatewayMAC: UInt64
+    /// `probe_source`: inner destination of probe replies; 0 when not configured.
+    public var probeSource: UInt32
 }
 
 /// A load balancer: its backends are `backends[backendBase ..< backendBase + backendCount]`.
@@ -400,6 +426,9 @@ public struct CompiledRule: Sendable, BitwiseCopyable {
     public var loadBalancer: Int32
     /// Start of this rule's table in `PolicySnapshot.maglev`.
     public var maglevOffset: Int32
+    /// Start of this rule's flags in `PolicySnapshot.backendDown`; -1 when none of its
+    /// DIPs is down (or all are, and it fails open).
+    public var healthOffset: Int32
     /// Seconds.
     public var idleTimeout: UInt32
     public var backendPort: UInt16
