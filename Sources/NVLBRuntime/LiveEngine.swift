@@ -209,7 +209,7 @@ public final class LiveEngine: @unchecked Sendable {
                     underlay.transmitter.append(packets[i].bytes, length: packets[i].length)
                 case .forward(.external), .answer(.external):
                     external.transmitter.append(packets[i].bytes, length: packets[i].length)
-                case .drop:
+                case .drop, .consumed:
                     break
                 }
             }
