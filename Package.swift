@@ -56,6 +56,12 @@ let package = Package(
         .target(
             name: "NVLBControl",
             dependencies: ["NVLBPolicy", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "NVLBHealth",
+            dependencies: [
+                "NVLBWire", "NVLBBalancing", "NVLBPolicy", "NVLBDataplane",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(
             name: "nvlb",
             dependencies: [
@@ -91,6 +97,8 @@ let package = Package(
             ]),
         .testTarget(name: "NVLBRuntimeTests", dependencies: ["NVLBRuntime", "NVLBControl", "NVLBTestSupport"]),
         .testTarget(name: "NVLBCLITests", dependencies: ["NVLBIO", "NVLBWire", "NVLBTestSupport"]),
+        .testTarget(
+            name: "NVLBHealthTests", dependencies: ["NVLBHealth", "NVLBControl", "NVLBTestSupport", "NVLBDataplane"]),
         .testTarget(name: "NVLBLabTests", dependencies: ["NVLBWire", "NVLBTestSupport"]),
     ]
 )
