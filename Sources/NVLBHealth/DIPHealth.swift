@@ -10,7 +10,7 @@ public struct DIPHealth: Sendable, Equatable {
     }
 
     public private(set) var state = State.up
-    /// Probes sent (attempts started).
+    /// Probes sent (attempts started, including those that found no next hop).
     public private(set) var sent: UInt64 = 0
     /// Probes that failed.
     public private(set) var failed: UInt64 = 0
@@ -24,9 +24,11 @@ public struct DIPHealth: Sendable, Equatable {
     /// Counts a probe as sent.
     public mutating func probeSent() { sent &+= 1 }
 
-    /// Records `result`; returns the new state when it changed.
+    /// Records `result`; returns the new state when it changed. `unreachable` (nvlb knows
+    /// no next hop toward the host, which says nothing about the DIP) changes no count.
     public mutating func record(_ result: ProbeResult, rise: UInt32, fall: UInt32) -> State? {
         lastResult = result
+        if result == .unreachable { return nil }
         if result.isSuccess {
             failures = 0
             successes &+= 1

@@ -13,7 +13,8 @@ public enum ProbeResult: Sendable, Equatable, CustomStringConvertible {
     /// An answer that is not what the protocol expects: a response that is not
     /// HTTP, a SYN-ACK that acknowledges something else.
     case garbage(String)
-    /// The probe could not be sent: no next hop toward the DIP's host is known.
+    /// The probe could not be sent: no next hop toward the DIP's host is known (no
+    /// static neighbour, no `underlay.gateway_mac`). Counts neither way.
     case unreachable
 
     /// True when the probe counts toward `rise`.

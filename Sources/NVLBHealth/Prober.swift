@@ -36,6 +36,8 @@ public final class Prober<Clock: ProbeClock, IO: ProbeIO> {
         var schedule: ProbeSchedule
         var nextDue: UInt64
         var attempt: Attempt?
+        /// Whether "no next hop" was logged for this target.
+        var reportedUnreachable = false
     }
 
     /// Local ports of probe connections (from `probe_source`): the Linux ephemeral range.
@@ -196,6 +198,14 @@ public final class Prober<Clock: ProbeClock, IO: ProbeIO> {
         byPort[attempt.localPort] = nil
         let target = entries[index].target
         let before = entries[index].health.state
+        if result == .unreachable && !entries[index].reportedUnreachable {
+            entries[index].reportedUnreachable = true
+            let line =
+                "DIP \(target.key.vsid)/\(target.key.ca) (load balancer \(target.key.loadBalancer), probe"
+                + " \(target.key.probe)): not probed, no next hop toward host \(target.addressing.hostPA)"
+                + " (configure underlay.neighbors or underlay.gateway_mac)"
+            logger.warning("\(line)")
+        }
         guard let after = entries[index].health.record(result, rise: target.rise, fall: target.fall) else { return }
         let transition = HealthTransition(target: target.key, from: before, to: after, lastResult: result, time: now)
         if after == .down { logger.warning("\(transition)") } else { logger.notice("\(transition)") }

@@ -138,13 +138,22 @@ import Testing
         #expect(prober.healthState == .allUp)
     }
 
-    @Test func noNextHopCountsAsFailure() {
+    @Test func noNextHopIsLoggedOnceAndChangesNothing() {
         let clock = FakeClock()
-        let prober = Self.prober([Fixture.target(nextHop: nil, fall: 1)], clock: clock)
-        clock.nanoseconds = prober.nextEvent
-        let transitions = prober.step()
-        #expect(transitions.first?.lastResult == .unreachable)
+        let log = CapturedLog()
+        let prober = Self.prober([Fixture.target(nextHop: nil, fall: 1)], clock: clock, log: log)
+        for _ in 0..<3 {
+            clock.nanoseconds = prober.nextEvent
+            #expect(prober.step().isEmpty)
+        }
         #expect(prober.io.sent.isEmpty)
+        #expect(prober.healthState == .allUp)
+        let health = prober.statuses[0].health
+        #expect(health.sent == 3 && health.failed == 0 && health.lastResult == .unreachable)
+        #expect(
+            log.all == [
+                "warning: DIP 5001/10.1.6.21 (load balancer blue-web, probe web): not probed, no next hop toward host 192.168.6.4 (configure underlay.neighbors or underlay.gateway_mac)"
+            ])
     }
 
     @Test func probesAreSpreadOverTheIntervalWithJitter() {

@@ -73,7 +73,7 @@ enum Fixture {
     /// The DIP's answer to the probe frame `probe`, sent by its host to nvlb.
     static func answer(
         to probe: [UInt8], flags: TCPFlags, seq: UInt32 = 0x0a0b_0c0d, ack: UInt32? = nil, payload: [UInt8] = [],
-        fromHost: IPv4Address = hostPA
+        fromHost: IPv4Address = hostPA, dipMAC: MACAddress = dipMAC
     ) -> [UInt8] {
         let sent = ProbeFrame.parse(probe)!
         let inner = FrameBuilder.tcp(
