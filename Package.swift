@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "NVLBHealth",
             dependencies: [
-                "NVLBWire", "NVLBBalancing", "NVLBPolicy", "NVLBDataplane",
+                "NVLBWire", "NVLBBalancing", "NVLBPolicy", "NVLBDataplane", "NVLBIO",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(

@@ -5,11 +5,13 @@ import NVLBWire
 /// (docs/health.md). Built with `FrameBuilder` (the prober is control plane: it may
 /// allocate); parsed leniently, since a reply may be cut to `ProbeReplyQueue.slotSize`.
 public enum ProbeFrame {
-    /// The frame carrying `segment` from `probe_source:localPort` to the DIP's port;
-    /// nil without a next hop.
-    public static func build(_ segment: ProbeSegment, to target: ProbeTarget, localPort: UInt16) -> [UInt8]? {
+    /// The frame carrying `segment` from `probe_source:localPort` to the DIP's port, to
+    /// `nextHop` or else the target's static next hop; nil without either.
+    public static func build(
+        _ segment: ProbeSegment, to target: ProbeTarget, localPort: UInt16, nextHop: MACAddress? = nil
+    ) -> [UInt8]? {
         let a = target.addressing
-        guard let nextHop = a.nextHopMAC else { return nil }
+        guard let nextHop = nextHop ?? a.nextHopMAC else { return nil }
         let inner = FrameBuilder.tcp(
             srcMAC: a.gatewayMAC, dstMAC: a.dipMAC, src: a.probeSource, dst: a.dip, sport: localPort,
             dport: target.port, flags: segment.flags, seq: segment.sequence, ack: segment.acknowledgment,
@@ -48,7 +50,9 @@ public enum ProbeFrame {
             guard n >= 14 + 20, u16(12) == EthernetHeader.etherTypeIPv4 else { return nil }
             let outer = IPv4Header(p + 14)
             let gre = 14 + outer.headerLength
-            guard outer.protocolNumber == IPv4Header.protocolGRE, gre + GREHeader.size + 14 + 20 <= n else { return nil }
+            guard outer.protocolNumber == IPv4Header.protocolGRE, gre + GREHeader.size + 14 + 20 <= n else {
+                return nil
+            }
             let header = GREHeader(p + gre)
             guard header.isNVGRE else { return nil }
             let inner = gre + GREHeader.size

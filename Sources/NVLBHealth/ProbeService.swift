@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NVLBDataplane
 import NVLBPolicy
+import NVLBWire
 import Synchronization
 
 /// `CLOCK_MONOTONIC` in nanoseconds.
@@ -19,12 +20,20 @@ public struct MonotonicClock: ProbeClock, Sendable {
 public struct LiveProbeIO: ProbeIO {
     let queues: [ProbeReplyQueue]
     let transmit: ([UInt8]) -> Void
+    let neighbors: LiveProbeNeighbors?
     var next = 0
 
-    public init(queues: [ProbeReplyQueue], transmit: @escaping ([UInt8]) -> Void) {
+    /// Replies from `queues`, frames out by `transmit`, next hops without a static one
+    /// from `neighbors` (ARP) when given.
+    public init(
+        queues: [ProbeReplyQueue], transmit: @escaping ([UInt8]) -> Void, neighbors: LiveProbeNeighbors? = nil
+    ) {
         self.queues = queues
         self.transmit = transmit
+        self.neighbors = neighbors
     }
+
+    public mutating func nextHop(for pa: IPv4Address) -> MACAddress? { neighbors?.nextHop(for: pa) }
 
     public mutating func send(_ frame: [UInt8]) { transmit(frame) }
 

@@ -15,6 +15,13 @@ public protocol ProbeIO {
     mutating func send(_ frame: [UInt8])
     /// The next probe reply frame received, or nil when none is waiting.
     mutating func receive() -> [UInt8]?
+    /// The next hop toward a host PA that has no static one, or nil (unknown).
+    mutating func nextHop(for pa: IPv4Address) -> MACAddress?
+}
+
+extension ProbeIO {
+    /// No resolution: only static next hops are used.
+    public mutating func nextHop(for pa: IPv4Address) -> MACAddress? { nil }
 }
 
 /// Probes every DIP of its targets (docs/health.md): schedules probes with jitter, runs
@@ -36,8 +43,8 @@ public final class Prober<Clock: ProbeClock, IO: ProbeIO> {
         var schedule: ProbeSchedule
         var nextDue: UInt64
         var attempt: Attempt?
-        /// Whether "no next hop" was logged for this target.
-        var reportedUnreachable = false
+        /// Consecutive probes without a next hop (logged at the third: ARP may need a moment).
+        var unreachable = 0
     }
 
     /// Local ports of probe connections (from `probe_source`): the Linux ephemeral range.
@@ -163,8 +170,11 @@ public final class Prober<Clock: ProbeClock, IO: ProbeIO> {
     }
 
     private func send(_ segments: [ProbeSegment], index: Int, port: UInt16) {
+        let target = entries[index].target
+        let nextHop =
+            target.addressing.nextHopMAC ?? (segments.isEmpty ? nil : io.nextHop(for: target.addressing.hostPA))
         for segment in segments {
-            if let frame = ProbeFrame.build(segment, to: entries[index].target, localPort: port) {
+            if let frame = ProbeFrame.build(segment, to: target, localPort: port, nextHop: nextHop) {
                 io.send(frame)
             } else {
                 entries[index].attempt?.probe.fail(.unreachable)
@@ -198,12 +208,12 @@ public final class Prober<Clock: ProbeClock, IO: ProbeIO> {
         byPort[attempt.localPort] = nil
         let target = entries[index].target
         let before = entries[index].health.state
-        if result == .unreachable && !entries[index].reportedUnreachable {
-            entries[index].reportedUnreachable = true
+        entries[index].unreachable = result == .unreachable ? entries[index].unreachable + 1 : 0
+        if entries[index].unreachable == 3 {
             let line =
                 "DIP \(target.key.vsid)/\(target.key.ca) (load balancer \(target.key.loadBalancer), probe"
                 + " \(target.key.probe)): not probed, no next hop toward host \(target.addressing.hostPA)"
-                + " (configure underlay.neighbors or underlay.gateway_mac)"
+                + " (no ARP answer; configure underlay.neighbors or underlay.gateway_mac)"
             logger.warning("\(line)")
         }
         guard let after = entries[index].health.record(result, rise: target.rise, fall: target.fall) else { return }

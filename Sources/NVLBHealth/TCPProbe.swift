@@ -73,7 +73,8 @@ public struct TCPProbe: Sendable {
     public mutating func start() -> ProbeSegment {
         state = .synSent
         let mss = Self.announcedMSS
-        return ProbeSegment(flags: .syn, sequence: initialSequence, options: [2, 4, UInt8(mss >> 8), UInt8(mss & 0xFF)])
+        return ProbeSegment(
+            flags: .syn, sequence: initialSequence, options: [2, 4, UInt8(mss >> 8), UInt8(mss & 0xFF)])
     }
 
     /// Handles a segment from the DIP; returns what to send in answer.
@@ -101,7 +102,9 @@ public struct TCPProbe: Sendable {
                 return [ProbeSegment(flags: .rst, sequence: next)]
             case .http(let request):
                 state = .requestSent
-                return [ProbeSegment(flags: [.psh, .ack], sequence: next, acknowledgment: receiveNext, payload: request)]
+                return [
+                    ProbeSegment(flags: [.psh, .ack], sequence: next, acknowledgment: receiveNext, payload: request)
+                ]
             }
         case .requestSent:
             if segment.flags.contains(.rst) {
@@ -155,7 +158,8 @@ public struct TCPProbe: Sendable {
     /// The result of the status line once it is complete (or once it cannot be one).
     private func statusLine() -> ProbeResult? {
         guard let end = received.firstIndex(of: 0x0A) else {
-            return received.count >= Self.statusLineLimit ? .garbage("no status line in \(Self.statusLineLimit) bytes") : nil
+            return received.count >= Self.statusLineLimit
+                ? .garbage("no status line in \(Self.statusLineLimit) bytes") : nil
         }
         var line = received[..<end]
         if line.last == 0x0D { line = line.dropLast() }

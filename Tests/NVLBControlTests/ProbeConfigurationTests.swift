@@ -41,7 +41,9 @@ struct ProbeConfigurationTests {
 
     @Test func allKeysAreRead() throws {
         let config = try configuration(
-            probed(probes: "{ name: web, protocol: http, port: 8080, path: /, interval: 10, timeout: 9, rise: 1, fall: 7 }"))
+            probed(
+                probes: "{ name: web, protocol: http, port: 8080, path: /, interval: 10, timeout: 9, rise: 1, fall: 7 }"
+            ))
         #expect(
             config.loadBalancers[0].probes == [
                 PolicyConfiguration.Probe(
@@ -58,7 +60,10 @@ struct ProbeConfigurationTests {
 
     @Test func probeReferencedWithoutProbes() {
         let yaml = base(
-            replacing: ("rules: [ { protocol: tcp, frontend_port: 80 } ]", "rules: [ { protocol: tcp, frontend_port: 80, probe: web } ]"))
+            replacing: (
+                "rules: [ { protocol: tcp, frontend_port: 80 } ]",
+                "rules: [ { protocol: tcp, frontend_port: 80, probe: web } ]"
+            ))
         #expect(
             problems(yaml) == [
                 "t.yaml:18:57: load_balancers[0].rules[0].probe: no probe named web in load balancer web (it has no probes)"

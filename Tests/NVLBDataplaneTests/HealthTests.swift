@@ -103,10 +103,13 @@ import Testing
         }
         #expect(moved > 0)
         // New flows avoid it too.
-        for port in UInt16(20_000)..<20_200 { #expect(try ReloadTests.dip(harness, port: port, flags: .syn) != Self.vm2) }
+        for port in UInt16(20_000)..<20_200 {
+            #expect(try ReloadTests.dip(harness, port: port, flags: .syn) != Self.vm2)
+        }
 
         // Up again: re-homed flows stay where they are now (no flapping back).
-        let afterDown = try Dictionary(uniqueKeysWithValues: before.keys.map { ($0, try ReloadTests.dip(harness, port: $0)) })
+        let afterDown = try Dictionary(
+            uniqueKeysWithValues: before.keys.map { ($0, try ReloadTests.dip(harness, port: $0)) })
         harness.snapshot = PolicySnapshot(configuration: configuration)
         for (port, dip) in afterDown { #expect(try ReloadTests.dip(harness, port: port) == dip) }
     }

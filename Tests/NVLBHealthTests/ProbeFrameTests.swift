@@ -43,7 +43,8 @@ import Testing
 
     @Test func httpRequestFrame() throws {
         let request = TCPProbe.httpRequest(path: "/healthz", host: Fixture.dip)
-        let segment = ProbeSegment(flags: [.psh, .ack], sequence: 0x0102_0305, acknowledgment: 0x0a0b_0c0e, payload: request)
+        let segment = ProbeSegment(
+            flags: [.psh, .ack], sequence: 0x0102_0305, acknowledgment: 0x0a0b_0c0e, payload: request)
         let frame = try #require(ProbeFrame.build(segment, to: Fixture.target(.http), localPort: 32768))
         let expected =
             hexBytes(
@@ -64,7 +65,9 @@ import Testing
                 0a 0b 0c 0e         // ack: the DIP's ISS + 1
                 50 18 ff ff         // data offset 5, PSH|ACK, window 65535
                 7f 64 00 00         // checksum, urgent
-                """) + Array("GET /healthz HTTP/1.1\r\nHost: 10.1.6.21\r\nUser-Agent: nvlb-probe\r\nConnection: close\r\n\r\n".utf8)
+                """)
+            + Array(
+                "GET /healthz HTTP/1.1\r\nHost: 10.1.6.21\r\nUser-Agent: nvlb-probe\r\nConnection: close\r\n\r\n".utf8)
         #expect(frame == expected)
         #expect(ParsedFrame(frame)?.checksumsValid == true)
     }
@@ -74,7 +77,8 @@ import Testing
         target.addressing.flowIDSeed = 0x6e76_6c62
         var flowIDs: Set<UInt8> = []
         for port in UInt16(32768)..<32800 {
-            let frame = try #require(ProbeFrame.build(ProbeSegment(flags: .syn, sequence: 1), to: target, localPort: port))
+            let frame = try #require(
+                ProbeFrame.build(ProbeSegment(flags: .syn, sequence: 1), to: target, localPort: port))
             #expect(ParsedFrame(frame)?.gre?.vsid == 5001)
             flowIDs.insert(frame[41])  // low byte of the GRE key
         }
@@ -82,11 +86,14 @@ import Testing
     }
 
     @Test func noNextHopNoFrame() {
-        #expect(ProbeFrame.build(ProbeSegment(flags: .syn, sequence: 1), to: Fixture.target(nextHop: nil), localPort: 1) == nil)
+        #expect(
+            ProbeFrame.build(ProbeSegment(flags: .syn, sequence: 1), to: Fixture.target(nextHop: nil), localPort: 1)
+                == nil)
     }
 
     @Test func replyParses() throws {
-        let syn = try #require(ProbeFrame.build(ProbeSegment(flags: .syn, sequence: 7), to: Fixture.target(), localPort: 40000))
+        let syn = try #require(
+            ProbeFrame.build(ProbeSegment(flags: .syn, sequence: 7), to: Fixture.target(), localPort: 40000))
         let reply = try #require(ProbeFrame.parse(Fixture.answer(to: syn, flags: [.syn, .ack], seq: 99)))
         #expect(reply.vsid == 5001 && reply.source == Fixture.dip && reply.destination == Fixture.probeSource)
         #expect(reply.sourcePort == 80 && reply.destinationPort == 40000)

@@ -50,7 +50,9 @@ import Testing
     @Test func targetsFromConfiguration() throws {
         let config = try Self.configuration()
         let targets = ProbeTarget.all(in: PolicySnapshot(configuration: config))
-        #expect(targets.map(\.key.ca) == [TestPolicies.ip("10.1.6.20"), TestPolicies.ip("10.1.6.21")], "unused probe not run")
+        #expect(
+            targets.map(\.key.ca) == [TestPolicies.ip("10.1.6.20"), TestPolicies.ip("10.1.6.21")],
+            "unused probe not run")
         let t = targets[1]
         #expect(t.key == .init(loadBalancer: "blue-web", probe: "web", vsid: 5001, ca: TestPolicies.ip("10.1.6.21")))
         #expect(t.kind == .http && t.port == 8080 && t.path == "/healthz", "port: the rule's backend port")
@@ -110,9 +112,10 @@ import Testing
             drain()
             transitions += prober.step()
         }
-        #expect(transitions.map(\.description) == [
-            "DIP 5001/10.1.6.21 (load balancer blue-web, probe web): up → down, last result: HTTP 503"
-        ])
+        #expect(
+            transitions.map(\.description) == [
+                "DIP 5001/10.1.6.21 (load balancer blue-web, probe web): up → down, last result: HTTP 503"
+            ])
         #expect(worker.counters.snapshot().answered == 4)
 
         // Republish with the prober's health: new flows avoid the down DIP.
@@ -120,7 +123,8 @@ import Testing
         for port in UInt16(30_000)..<30_100 {
             let frame = Actors.external(sport: port, flags: .syn)
             #expect(deliver(frame) == .forward(.underlay))
-            let sent = ParsedFrame(Array(UnsafeRawBufferPointer(start: buffer + Packet.headroom - 42, count: frame.count + 42)))
+            let sent = ParsedFrame(
+                Array(UnsafeRawBufferPointer(start: buffer + Packet.headroom - 42, count: frame.count + 42)))
             #expect(sent?.inner?.ipv4?.destination == TestPolicies.ip("10.1.6.20"))
         }
     }

@@ -83,7 +83,9 @@ import Testing
             prober.io.inbound.append(Fixture.answer(to: syn, flags: [.syn, .ack], seq: 500))
             prober.step()
             let request = prober.io.sent.last!
-            #expect(ProbeFrame.parse(request)?.segment.payload.starts(with: Array("GET /healthz HTTP/1.1\r\n".utf8)) == true)
+            #expect(
+                ProbeFrame.parse(request)?.segment.payload.starts(with: Array("GET /healthz HTTP/1.1\r\n".utf8)) == true
+            )
             prober.io.inbound.append(
                 Fixture.answer(to: request, flags: [.psh, .ack], seq: 501, payload: Array(response.utf8)))
             prober.step()
@@ -93,7 +95,10 @@ import Testing
         #expect(prober.healthState == .allUp)
         exchange("HTTP/1.1 503 Service Unavailable\r\n\r\n")
         #expect(prober.healthState.down.count == 1)
-        #expect(log.all == ["warning: DIP 5001/10.1.6.21 (load balancer blue-web, probe web): up → down, last result: HTTP 503"])
+        #expect(
+            log.all == [
+                "warning: DIP 5001/10.1.6.21 (load balancer blue-web, probe web): up → down, last result: HTTP 503"
+            ])
     }
 
     @Test func slowHTTPAnswerTimesOut() {
@@ -152,7 +157,7 @@ import Testing
         #expect(health.sent == 3 && health.failed == 0 && health.lastResult == .unreachable)
         #expect(
             log.all == [
-                "warning: DIP 5001/10.1.6.21 (load balancer blue-web, probe web): not probed, no next hop toward host 192.168.6.4 (configure underlay.neighbors or underlay.gateway_mac)"
+                "warning: DIP 5001/10.1.6.21 (load balancer blue-web, probe web): not probed, no next hop toward host 192.168.6.4 (no ARP answer; configure underlay.neighbors or underlay.gateway_mac)"
             ])
     }
 

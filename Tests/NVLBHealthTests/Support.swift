@@ -15,6 +15,13 @@ final class FakeClock: ProbeClock, @unchecked Sendable {
 struct ScriptedIO: ProbeIO {
     var sent: [[UInt8]] = []
     var inbound: [[UInt8]] = []
+    /// Next hops the I/O resolves (as ARP would), and the PAs asked for.
+    var neighbors: [IPv4Address: MACAddress] = [:]
+    var asked: [IPv4Address] = []
+    mutating func nextHop(for pa: IPv4Address) -> MACAddress? {
+        asked.append(pa)
+        return neighbors[pa]
+    }
     mutating func send(_ frame: [UInt8]) { sent.append(frame) }
     mutating func receive() -> [UInt8]? { inbound.isEmpty ? nil : inbound.removeFirst() }
 }

@@ -60,7 +60,8 @@ import Testing
     }
 
     static func data(_ text: String, seq: UInt32 = 5001, flags: TCPFlags = [.psh, .ack]) -> ProbeSegment {
-        ProbeSegment(flags: flags, sequence: seq, acknowledgment: 1001 + UInt32(request.count), payload: Array(text.utf8))
+        ProbeSegment(
+            flags: flags, sequence: seq, acknowledgment: 1001 + UInt32(request.count), payload: Array(text.utf8))
     }
 
     @Test func httpRequestText() {
@@ -118,7 +119,10 @@ import Testing
         #expect(probe.receive(ProbeSegment(flags: .ack, sequence: 5001, acknowledgment: 1001)) == [])
         let close = probe.timeOut()
         #expect(probe.result == .timeout)
-        #expect(close == [ProbeSegment(flags: [.rst, .ack], sequence: 1001 + UInt32(Self.request.count), acknowledgment: 5001)])
+        #expect(
+            close == [
+                ProbeSegment(flags: [.rst, .ack], sequence: 1001 + UInt32(Self.request.count), acknowledgment: 5001)
+            ])
     }
 
     @Test func finBeforeStatusLineIsDown() {
