@@ -53,6 +53,8 @@ public struct LiveProbeIO: ProbeIO {
 public final class ProbeService: @unchecked Sendable {
     /// Longest a reply waits in a worker's queue before the prober reads it.
     public static let pollInterval: UInt64 = 5_000_000
+    /// Longest age of `statuses`, in nanoseconds.
+    public static let statusInterval: UInt64 = 250_000_000
 
     private let prober: Prober<MonotonicClock, LiveProbeIO>
     private let publish: (HealthState) -> Void
@@ -95,27 +97,37 @@ public final class ProbeService: @unchecked Sendable {
         pendingTargets.withLock { $0 = targets }
     }
 
-    /// Each DIP's health and counters (probes sent, failed, state), as of the last step.
+    /// Each DIP's health and counters (probes sent, failed, state), at most `statusInterval` old.
     public var statuses: [(target: ProbeTarget, health: DIPHealth)] { latest.withLock { $0 } }
 
     private func loop() {
         let clock = MonotonicClock()
         var lastState = prober.healthState
+        var lastStatuses: UInt64 = 0
         while !stopped.load(ordering: .acquiring) {
+            var changed = false
             if let targets = pendingTargets.withLock({ value -> [ProbeTarget]? in
                 defer { value = nil }
                 return value
             }) {
                 prober.update(targets: targets)
+                changed = true
             }
-            prober.step()
-            let state = prober.healthState
-            if state != lastState {
-                lastState = state
-                publish(state)
+            changed = !prober.step().isEmpty || changed
+            // The health state is compared (and the counters copied) only when something
+            // changed or every `statusInterval`: a step every few milliseconds stays cheap.
+            if changed {
+                let state = prober.healthState
+                if state != lastState {
+                    lastState = state
+                    publish(state)
+                }
             }
-            latest.withLock { $0 = prober.statuses }
             let now = clock.nanoseconds
+            if changed || now &- lastStatuses >= Self.statusInterval {
+                lastStatuses = now
+                latest.withLock { $0 = prober.statuses }
+            }
             let wake = min(prober.nextEvent, now &+ Self.pollInterval)
             if wake > now { usleep(useconds_t(min((wake - now) / 1000, 1_000_000))) }
         }

@@ -161,4 +161,21 @@ struct ProbeConfigurationTests {
         // With a port the probe serves both rules.
         #expect(problems(probed(rule: rules, probes: "{ name: web, protocol: tcp, port: 80 }")) == [])
     }
+
+    @Test func summaryShowsProbes() throws {
+        let config = try configuration(
+            probed(
+                probes: "{ name: web, protocol: http, port: 80, path: /healthz }, { name: raw, protocol: tcp, rise: 1 }"
+            ))
+        let summary = ConfigurationSummary.render(config)
+        #expect(summary.contains("gateway MAC 02:4c:42:00:b1:00; probe source 10.1.6.254\n"))
+        #expect(summary.contains("rules:     tcp 80 -> 80, five_tuple, idle 240 s, probe web\n"))
+        #expect(
+            summary.contains(
+                """
+                    probes:    web: http port 80 /healthz, every 5 s, timeout 2 s, rise 2, fall 3
+                               raw: tcp port of the rule, every 5 s, timeout 2 s, rise 1, fall 3
+
+                """))
+    }
 }
