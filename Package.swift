@@ -56,10 +56,16 @@ let package = Package(
         .target(
             name: "NVLBControl",
             dependencies: ["NVLBPolicy", "NVLBBalancing", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "NVLBHealth",
+            dependencies: [
+                "NVLBWire", "NVLBBalancing", "NVLBPolicy", "NVLBDataplane", "NVLBIO",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(
             name: "nvlb",
             dependencies: [
-                "NVLBControl", "NVLBRuntime", "NVLBIO",
+                "NVLBControl", "NVLBRuntime", "NVLBIO", "NVLBHealth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -91,6 +97,8 @@ let package = Package(
             ]),
         .testTarget(name: "NVLBRuntimeTests", dependencies: ["NVLBRuntime", "NVLBControl", "NVLBTestSupport"]),
         .testTarget(name: "NVLBCLITests", dependencies: ["NVLBIO", "NVLBWire", "NVLBTestSupport"]),
+        .testTarget(
+            name: "NVLBHealthTests", dependencies: ["NVLBHealth", "NVLBControl", "NVLBTestSupport", "NVLBDataplane"]),
         .testTarget(name: "NVLBLabTests", dependencies: ["NVLBTestSupport"]),
     ]
 )

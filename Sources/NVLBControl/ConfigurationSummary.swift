@@ -52,7 +52,7 @@ public enum ConfigurationSummary {
             let vsids = domain.subnets.map(String.init).joined(separator: ", ")
             lines.append(
                 "  \(domain.name): VSIDs \(vsids); \(count(domain.lookupRecords.count, "lookup record")); "
-                    + "gateway MAC \(domain.gatewayMAC)")
+                    + "gateway MAC \(domain.gatewayMAC)" + (domain.probeSource.map { "; probe source \($0)" } ?? ""))
         }
         if let more = more(configuration.routingDomains.count, limit, "routing domain") { lines.append("  " + more) }
 
@@ -71,7 +71,8 @@ public enum ConfigurationSummary {
                 lines.append(
                     (index == 0 ? "    rules:     " : "               ")
                         + "\(rule.protocolNumber) \(rule.frontendPort) -> \(rule.backendPort), "
-                        + "\(rule.loadDistribution.rawValue), idle \(rule.idleTimeout) s")
+                        + "\(rule.loadDistribution.rawValue), idle \(rule.idleTimeout) s"
+                        + (rule.probe.map { ", probe \($0)" } ?? ""))
             }
             if let more = more(balancer.rules.count, limit, "rule") { lines.append("               " + more) }
             let backends = balancer.backends.prefix(limit).map { "\($0.vsid)/\($0.ca) weight \($0.weight)" }
@@ -79,9 +80,19 @@ public enum ConfigurationSummary {
                 "    backends:  "
                     + (backends + [more(balancer.backends.count, limit, "backend")].compactMap { $0 })
                     .joined(separator: ", "))
+            for (index, probe) in balancer.probes.prefix(limit).enumerated() {
+                lines.append((index == 0 ? "    probes:    " : "               ") + describe(probe))
+            }
         }
         if let more = more(balancers.count, limit, "load balancer") { lines.append("  " + more) }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `web: http port 80 /healthz, every 5 s, timeout 2 s, rise 2, fall 3`.
+    private static func describe(_ probe: PolicyConfiguration.Probe) -> String {
+        "\(probe.name): \(probe.kind.rawValue) port \(probe.port.map(String.init) ?? "of the rule")"
+            + (probe.kind == .http ? " \(probe.path)" : "")
+            + ", every \(probe.interval) s, timeout \(probe.timeout) s, rise \(probe.rise), fall \(probe.fall)"
     }
 
     private static func count(_ value: Int, _ noun: String) -> String {

@@ -171,6 +171,7 @@ struct ConfigurationValidator {
                 }
             }
             index.records[domainIndex] = records
+            validateProbeSource(domain, records: records)
         }
         return index
     }
@@ -245,6 +246,7 @@ struct ConfigurationValidator {
                 validateBackends(backends.value, domain: domain, domains: domains)
                 checkMaglevSize(backendCount: backends.value.count, balancer: balancer, name: balancerName)
             }
+            validateProbes(balancer, domain: domain, domains: domains)
         }
     }
 
@@ -362,13 +364,13 @@ struct ConfigurationValidator {
         return false
     }
 
-    private func checkRange(_ value: Located<Int>?, _ range: ClosedRange<Int>) {
+    func checkRange(_ value: Located<Int>?, _ range: ClosedRange<Int>) {
         guard let value, !range.contains(value.value) else { return }
         report("must be between \(range.lowerBound) and \(range.upperBound), found \(value.value)", value)
     }
 
     /// Names appear in stats keys and metric labels: non-empty, no spaces or punctuation.
-    private func checkName(_ name: Located<String>) -> Bool {
+    func checkName(_ name: Located<String>) -> Bool {
         if name.value.isEmpty {
             report("must not be empty", name)
             return false
@@ -391,7 +393,7 @@ struct ConfigurationValidator {
     }
 
     /// Host addresses: not 0.0.0.0/8, 127.0.0.0/8, multicast or reserved (224.0.0.0/3).
-    private func checkUnicast(_ address: Located<IPv4Address>?) {
+    func checkUnicast(_ address: Located<IPv4Address>?) {
         guard let address else { return }
         let first = address.value.rawValue >> 24
         if first == 0 || first == 127 || first >= 224 {
@@ -407,11 +409,11 @@ struct ConfigurationValidator {
         }
     }
 
-    private func report<Value>(_ message: String, _ located: Located<Value>) {
+    func report<Value>(_ message: String, _ located: Located<Value>) {
         diagnostics.report(message, at: located)
     }
 
-    private func report(_ message: String, path: String, at position: SourcePosition) {
+    func report(_ message: String, path: String, at position: SourcePosition) {
         diagnostics.report(message, path: path, at: position)
     }
 }

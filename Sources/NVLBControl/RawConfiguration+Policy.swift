@@ -48,10 +48,10 @@ extension RawConfiguration {
                 else { return nil }
                 records.append(PolicyConfiguration.LookupRecord(vsid: UInt32(vsid), ca: ca, pa: pa, mac: mac))
             }
-            domains.append(
-                PolicyConfiguration.RoutingDomain(
-                    name: name, gatewayMAC: gatewayMAC, subnets: subnets.map { UInt32($0.value) },
-                    lookupRecords: records))
+            var built = PolicyConfiguration.RoutingDomain(
+                name: name, gatewayMAC: gatewayMAC, subnets: subnets.map { UInt32($0.value) }, lookupRecords: records)
+            built.probeSource = domain.probeSource?.value
+            domains.append(built)
         }
 
         var balancers: [PolicyConfiguration.LoadBalancer] = []
@@ -87,6 +87,7 @@ extension RawLoadBalancer {
                 backendPort: UInt16(rule.backendPort?.value ?? frontendPort))
             if let idleTimeout = rule.idleTimeout { built.idleTimeout = UInt32(idleTimeout.value) }
             if let distribution = rule.loadDistribution { built.loadDistribution = distribution.value }
+            built.probe = rule.probe?.value
             rules.append(built)
         }
         var backends: [PolicyConfiguration.Backend] = []
@@ -96,7 +97,12 @@ extension RawLoadBalancer {
             if let weight = backend.weight { built.weight = UInt32(weight.value) }
             backends.append(built)
         }
-        return PolicyConfiguration.LoadBalancer(
+        var built = PolicyConfiguration.LoadBalancer(
             name: name, routingDomain: routingDomain, frontends: frontends, rules: rules, backends: backends)
+        for probe in probes?.value ?? [] {
+            guard let probe = probe.probe() else { return nil }
+            built.probes.append(probe)
+        }
+        return built
     }
 }

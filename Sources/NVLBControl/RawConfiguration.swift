@@ -140,7 +140,7 @@ struct RawExternal {
 
 /// `routing_domains[i]` — a tenant's virtual network.
 struct RawRoutingDomain {
-    static let keys = ["name", "gateway_mac", "subnets", "lookup_records"]
+    static let keys = ["name", "gateway_mac", "subnets", "lookup_records", "probe_source"]
 
     var position: SourcePosition
     var path: String
@@ -149,6 +149,9 @@ struct RawRoutingDomain {
     var subnets: Located<[Located<Int>]>?
     /// Empty when the key is absent.
     var lookupRecords: [RawLookupRecord]
+    var probeSource: Located<IPv4Address>?
+    /// Whether `probe_source` was written (even if unreadable, which is reported already).
+    var hasProbeSource: Bool
 
     init(_ map: MappingReader) {
         position = map.position
@@ -160,6 +163,8 @@ struct RawRoutingDomain {
         }
         lookupRecords =
             map.list("lookup_records", keys: RawLookupRecord.keys, element: RawLookupRecord.init)?.value ?? []
+        probeSource = map.ipv4("probe_source")
+        hasProbeSource = map.node("probe_source") != nil
     }
 }
 
@@ -186,7 +191,7 @@ struct RawLookupRecord {
 
 /// `load_balancers[i]`.
 struct RawLoadBalancer {
-    static let keys = ["name", "routing_domain", "frontends", "rules", "backends"]
+    static let keys = ["name", "routing_domain", "frontends", "rules", "backends", "probes"]
 
     var position: SourcePosition
     var path: String
@@ -195,6 +200,7 @@ struct RawLoadBalancer {
     var frontends: Located<[RawFrontend]>?
     var rules: Located<[RawRule]>?
     var backends: Located<[RawBackend]>?
+    var probes: Located<[RawProbe]>?
 
     init(_ map: MappingReader) {
         position = map.position
@@ -204,6 +210,7 @@ struct RawLoadBalancer {
         frontends = map.list("frontends", required: true, keys: RawFrontend.keys, element: RawFrontend.init)
         rules = map.list("rules", required: true, keys: RawRule.keys, element: RawRule.init)
         backends = map.list("backends", required: true, keys: RawBackend.keys, element: RawBackend.init)
+        probes = map.list("probes", keys: RawProbe.keys, element: RawProbe.init)
     }
 }
 
@@ -229,7 +236,7 @@ struct RawFrontend {
 
 /// `load_balancers[i].rules[j]`.
 struct RawRule {
-    static let keys = ["protocol", "frontend_port", "backend_port", "idle_timeout", "load_distribution"]
+    static let keys = ["protocol", "frontend_port", "backend_port", "idle_timeout", "load_distribution", "probe"]
 
     var position: SourcePosition
     var path: String
@@ -238,10 +245,12 @@ struct RawRule {
     var backendPort: Located<Int>?
     var idleTimeout: Located<Int>?
     var loadDistribution: Located<PolicyConfiguration.LoadDistribution>?
+    var probe: Located<String>?
 
     init(_ map: MappingReader) {
         position = map.position
         path = map.path
+        probe = map.string("probe")
         if let node = map.node("protocol", required: true) {
             protocolNumber = map.reader.choice(
                 node, path: map.path("protocol"), options: TransportProtocol.allCases.map { ($0.description, $0) })

@@ -16,6 +16,9 @@ public struct Classification {
         case internalRequest
         /// NVGRE from a DIP toward a client (SPEC §3.2, §3.4).
         case reply
+        /// NVGRE from a DIP to its routing domain's `probe_source`: a health probe
+        /// reply for the prober (docs/health.md).
+        case probeReply
     }
 
     public var kind: Kind = .done

@@ -122,7 +122,7 @@ extension DataplaneWorker {
             c.listener = listener
             c.hash = s.hasher.flowHash(protocolNumber: c.protocolNumber, clientIP: c.source, clientPort: c.sourcePort)
         } else {
-            c.kind = .reply
+            c.kind = isProbeReply(c, domain: domain, snapshot: s) ? .probeReply : .reply
             c.hash = s.hasher.flowHash(
                 protocolNumber: c.protocolNumber, clientIP: c.destination, clientPort: c.destinationPort)
         }
@@ -185,7 +185,7 @@ extension DataplaneWorker {
         guard let record = s.record(vsid: vsid, ca: c.source),
               s.records[record].pa == outerSource, s.records[record].mac == sourceMAC
         else { return c.finish(.drop(.spoofed)) }
-        c.kind = .reply
+        c.kind = isProbeReply(c, domain: Int32(truncatingIfNeeded: domain), snapshot: s) ? .probeReply : .reply
         c.record = Int32(truncatingIfNeeded: record)
         c.hash = s.hasher.flowHash(protocolNumber: c.protocolNumber, clientIP: c.destination, clientPort: c.destinationPort)
     }

@@ -29,8 +29,10 @@ extension DataplaneWorker {
             } else {
                 // A new policy: keep the flow on its DIP while the DIP is still a
                 // backend of the rule (even drained); re-home it only when it is gone.
+                // A DIP down for the rule's probe loses its flows (docs/health.md).
                 if let kept = s.backendIndex(
-                    loadBalancer: Int(rule.loadBalancer), vsid: entry.pointee.dipVSID, ca: entry.pointee.dipCA)
+                    loadBalancer: Int(rule.loadBalancer), vsid: entry.pointee.dipVSID, ca: entry.pointee.dipCA),
+                    !s.isDown(rule: ruleIndex, backend: kept)
                 {
                     // The open connection stays on its DIP and its backend port.
                     backend = kept

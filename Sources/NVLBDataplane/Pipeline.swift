@@ -14,6 +14,9 @@ public struct DataplaneWorker: ~Copyable {
     public var counters: WorkerCounters
     /// Next hops learned by ARP (live mode, SPEC §3.5); unused offline.
     public var neighbors: NeighborCache
+    /// Live mode with probes: where probe replies go (docs/health.md); nil offline,
+    /// where replies are counted and discarded.
+    public var probeReplies: ProbeReplyQueue? = nil
     /// Live mode: resolve next hops without a static neighbour through `neighbors`.
     public var resolvesNeighbors = false
     /// Monotonic clock for `neighbors`, in milliseconds; set by the live loop per batch.
@@ -126,10 +129,11 @@ public struct DataplaneWorker: ~Copyable {
         case .done: verdict = c.verdict
         case .externalRequest, .internalRequest: verdict = forwardRequest(&packet, c, snapshot: snapshot, now: now)
         case .reply: verdict = forwardReply(&packet, c, snapshot: snapshot, now: now)
+        case .probeReply: verdict = deliverProbeReply(packet)
         }
         switch verdict {
         case .forward: counters.forwarded()
-        case .answer: counters.answered()
+        case .answer, .consumed: counters.answered()
         case .drop(let reason): counters.dropped(reason)
         }
         return verdict

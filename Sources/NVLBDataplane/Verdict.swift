@@ -18,6 +18,9 @@ public enum Verdict: Sendable, Equatable {
     case forward(Port)
     /// nvlb answers itself (ARP); the answer is in the packet and leaves by `port`.
     case answer(Port)
+    /// Handled by nvlb itself and nothing leaves (a health probe reply, handed to the
+    /// prober: docs/health.md); counted as answered.
+    case consumed
     /// Dropped and counted under `reason`.
     case drop(DropReason)
 }

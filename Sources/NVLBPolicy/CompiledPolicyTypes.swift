@@ -23,6 +23,8 @@ public struct CompiledRecord: Sendable, BitwiseCopyable {
 public struct CompiledDomain: Sendable, BitwiseCopyable {
     /// Inner source MAC nvlb uses toward this domain's VMs.
     public var gatewayMAC: UInt64
+    /// `probe_source`: inner destination of probe replies; 0 when not configured.
+    public var probeSource: UInt32
 }
 
 /// A load balancer: its backends are `backends[backendBase ..< backendBase + backendCount]`.
@@ -50,6 +52,9 @@ public struct CompiledRule: Sendable, BitwiseCopyable {
     public var loadBalancer: Int32
     /// Start of this rule's table in `PolicySnapshot.maglev`.
     public var maglevOffset: Int32
+    /// Start of this rule's flags in `PolicySnapshot.backendDown`; -1 when none of its
+    /// DIPs is down (or all are, and it fails open).
+    public var healthOffset: Int32
     /// Seconds.
     public var idleTimeout: UInt32
     public var backendPort: UInt16

@@ -109,6 +109,9 @@ public struct PolicyConfiguration: Sendable, Equatable {
         public var gatewayMAC: MACAddress
         public var subnets: [UInt32]
         public var lookupRecords: [LookupRecord]
+        /// `probe_source`: the inner source CA of health probes into this domain
+        /// (docs/health.md); nil when no load balancer of the domain has probes.
+        public var probeSource: IPv4Address?
         public init(name: String, gatewayMAC: MACAddress, subnets: [UInt32], lookupRecords: [LookupRecord]) {
             self.name = name
             self.gatewayMAC = gatewayMAC
@@ -144,6 +147,8 @@ public struct PolicyConfiguration: Sendable, Equatable {
         /// Seconds.
         public var idleTimeout: UInt32 = 240
         public var loadDistribution: LoadDistribution = .fiveTuple
+        /// `probe`: name of a probe of the load balancer; its DIPs that fail it take no new flows.
+        public var probe: String?
         public init(
             protocolNumber: TransportProtocol, frontendPort: UInt16, backendPort: UInt16,
             idleTimeout: UInt32 = 240, loadDistribution: LoadDistribution = .fiveTuple
@@ -175,6 +180,8 @@ public struct PolicyConfiguration: Sendable, Equatable {
         public var frontends: [Frontend]
         public var rules: [Rule]
         public var backends: [Backend]
+        /// `probes`: health checks rules refer to by name (docs/health.md).
+        public var probes: [Probe] = []
         public init(name: String, routingDomain: String, frontends: [Frontend], rules: [Rule], backends: [Backend]) {
             self.name = name
             self.routingDomain = routingDomain

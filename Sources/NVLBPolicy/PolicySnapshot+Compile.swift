@@ -15,6 +15,10 @@ struct PolicyCompilation {
     var rules: [CompiledRule] = []
     var listeners: [CompiledListener] = []
     var maglevSlots: [UInt16] = []
+    /// Per rule with down DIPs: one byte per backend of its load balancer (docs/health.md).
+    var downFlags: [UInt8] = []
+    /// Rules whose probed DIPs are all down and that use them all.
+    var failOpen: [FailOpenRule] = []
     var vips: [CompiledVIP] = []
     var vipPorts: [CompiledVIPPort] = []
     var vsidPairs: [Pair] = []
@@ -36,8 +40,9 @@ struct PolicyCompilation {
         var port: UInt16
     }
 
-    /// Compiles `configuration`, which must have passed validation.
-    init(_ configuration: PolicyConfiguration) {
+    /// Compiles `configuration`, which must have passed validation, with the DIPs that
+    /// `health` lists as down left out of the Maglev tables of the rules probing them.
+    init(_ configuration: PolicyConfiguration, health: HealthState) {
         let underlay = configuration.underlay
         let maglevTableSize = configuration.balancer.maglevTableSize
         var neighborPairs: [Pair] = []
@@ -62,7 +67,8 @@ struct PolicyCompilation {
         var domainByName: [String: Int] = [:]
         for (d, domain) in configuration.routingDomains.enumerated() {
             domainByName[domain.name] = d
-            domainList.append(CompiledDomain(gatewayMAC: domain.gatewayMAC.rawValue))
+            domainList.append(
+                CompiledDomain(gatewayMAC: domain.gatewayMAC.rawValue, probeSource: domain.probeSource?.rawValue ?? 0))
             for vsid in domain.subnets { vsidList.append(((UInt64(vsid), 0), Int32(d))) }
             for record in domain.lookupRecords {
                 let index = Int32(recordList.count)
@@ -110,11 +116,20 @@ struct PolicyCompilation {
                 size: maglevTableSize, seed: configuration.balancer.hashSeed)
             let maglevOffset = maglevSlots.count
             maglevSlots.append(contentsOf: table.entries)
-            for rule in lb.rules {
+            var healthTables = HealthTables()
+            for (position, rule) in lb.rules.enumerated() {
                 let ruleIndex = Int32(rules.count)
+                let tables = PolicySnapshot.healthTable(
+                    rule: rule, of: lb, health: health, lbTableOffset: maglevOffset, cache: &healthTables,
+                    size: maglevTableSize, seed: configuration.balancer.hashSeed, slots: &maglevSlots,
+                    downFlags: &downFlags)
+                if tables.failOpen {
+                    failOpen.append(FailOpenRule(loadBalancer: lb.name, rule: position, probe: rule.probe ?? ""))
+                }
                 rules.append(
                     CompiledRule(
-                        loadBalancer: Int32(l), maglevOffset: Int32(maglevOffset), idleTimeout: rule.idleTimeout,
+                        loadBalancer: Int32(l), maglevOffset: tables.maglevOffset, healthOffset: tables.healthOffset,
+                        idleTimeout: rule.idleTimeout,
                         backendPort: rule.backendPort, frontendPort: rule.frontendPort,
                         protocolNumber: rule.protocolNumber.rawValue,
                         distributionRawValue: FlowDistribution(rule.loadDistribution).rawValue))

@@ -19,6 +19,8 @@ private let generations = Atomic<UInt32>(0)
 public final class PolicySnapshot: Sendable {
     /// The configuration this snapshot was compiled from.
     public let configuration: PolicyConfiguration
+    /// The probe results this snapshot was compiled with (docs/health.md).
+    public let health: HealthState
     /// Distinguishes snapshots: flow entries remember the generation their
     /// `backendSlot` belongs to.
     public let generation: UInt32
@@ -52,6 +54,11 @@ public final class PolicySnapshot: Sendable {
     /// All rules' Maglev tables, `maglevTableSize` slots each; a slot holds the
     /// index of a backend within its load balancer, or `UInt16.max`.
     public let maglev: FixedBuffer<UInt16>
+    /// Per rule with down DIPs, from its `healthOffset`: one byte per backend of its load
+    /// balancer, 1 when that DIP is down for the rule's probe.
+    public let backendDown: FixedBuffer<UInt8>
+    /// Rules whose DIPs are all down: they use them all (fail open, docs/health.md).
+    public let failOpenRules: [FailOpenRule]
 
     // MARK: Indexes
     /// (VSID) → domain index.
@@ -83,10 +90,12 @@ public final class PolicySnapshot: Sendable {
     public let backendNames: [String]
     public let domainNames: [String]
 
-    /// Compiles `configuration`, which must have passed validation
+    /// Compiles `configuration`, which must have passed validation, with the DIPs that
+    /// `health` lists as down left out of the Maglev tables of the rules probing them
     /// (`PolicySnapshot+Compile.swift` builds the arrays and indexes).
-    public init(configuration: PolicyConfiguration) {
+    public init(configuration: PolicyConfiguration, health: HealthState = .allUp) {
         self.configuration = configuration
+        self.health = health
         self.generation = generations.add(1, ordering: .relaxed).newValue
         let underlay = configuration.underlay
         underlayAddress = underlay.address.rawValue
@@ -103,7 +112,7 @@ public final class PolicySnapshot: Sendable {
         outerChecksumBase = 0x4500 + 0x4000 + (UInt32(underlay.ttl) << 8 | 47) + (source >> 16) + (source & 0xFFFF)
         maglevTableSize = configuration.balancer.maglevTableSize
 
-        let compiled = PolicyCompilation(configuration)
+        let compiled = PolicyCompilation(configuration, health: health)
         records = FixedBuffer(compiled.records)
         domains = FixedBuffer(compiled.domains)
         loadBalancers = FixedBuffer(compiled.loadBalancers)
@@ -111,6 +120,8 @@ public final class PolicySnapshot: Sendable {
         rules = FixedBuffer(compiled.rules)
         listeners = FixedBuffer(compiled.listeners)
         maglev = FixedBuffer(compiled.maglevSlots)
+        backendDown = FixedBuffer(compiled.downFlags)
+        failOpenRules = compiled.failOpen
         vsidIndex = StaticMap(compiled.vsidPairs)
         recordIndex = compiled.recordIndex
         domainCAIndex = StaticMap(compiled.domainCAPairs)
@@ -133,6 +144,7 @@ public final class PolicySnapshot: Sendable {
         rules.deallocate()
         listeners.deallocate()
         maglev.deallocate()
+        backendDown.deallocate()
         vsidIndex.deallocate()
         recordIndex.deallocate()
         domainCAIndex.deallocate()

@@ -29,6 +29,10 @@ public final class LiveEngine: @unchecked Sendable {
     let latest: Mutex<[CounterSnapshot]>
     let extra: Mutex<[WorkerIOCounters]>
     let failures = Mutex<[String]>([])
+    /// Probe replies of each worker, for the prober (docs/health.md).
+    public let probeReplies: [ProbeReplyQueue]
+    /// The DIPs probes found down, applied to every policy published (docs/health.md).
+    let health = Mutex(HealthState.allUp)
     var threads: [WorkerThread] = []
 
     /// Frames per receive batch.
@@ -66,6 +70,7 @@ public final class LiveEngine: @unchecked Sendable {
             (0..<n).map { _ in FrameHandoff(capacity: 4096, batch: Self.batch, frameCapacity: 1984) }
         }
         neighborUpdates = (0..<n).map { _ in (0..<n).map { _ in SPSCRing(capacity: 256) } }
+        probeReplies = (0..<n).map { _ in ProbeReplyQueue() }
         latest = Mutex([CounterSnapshot](repeating: CounterSnapshot(), count: n))
         extra = Mutex([WorkerIOCounters](repeating: WorkerIOCounters(), count: n))
         for interface in Set([underlay, configuration.external?.interface].compactMap { $0 }) {
@@ -100,7 +105,21 @@ public final class LiveEngine: @unchecked Sendable {
     /// Publishes a new policy: workers use it from their next batch; the old one is
     /// freed after every worker passed a quiescent point. Never blocks the workers.
     public func reload(_ configuration: PolicyConfiguration) {
-        publisher.publish(PolicySnapshot(configuration: configuration))
+        health.withLock { health in
+            _ = publisher.publish(PolicySnapshot(configuration: configuration, health: health))
+        }
+    }
+
+    /// Publishes the current configuration with new probe results (docs/health.md);
+    /// returns the snapshot published.
+    @discardableResult
+    public func publish(health new: HealthState) -> PolicySnapshot {
+        health.withLock { health in
+            health = new
+            let snapshot = PolicySnapshot(configuration: publisher.snapshot().configuration, health: new)
+            _ = publisher.publish(snapshot)
+            return snapshot
+        }
     }
 
     /// The current policy's configuration.
@@ -177,6 +196,7 @@ public final class LiveEngine: @unchecked Sendable {
         var dataplane = DataplaneWorker(
             flows: FlowTable(memory: memory.baseAddress, capacity: configuration.balancer.flowTableCapacity, zeroed: true))
         dataplane.resolvesNeighbors = true
+        dataplane.probeReplies = probeReplies[index]
         let ownAddress = configuration.underlay.address
         let ownMAC = configuration.underlay.mac
         let requests = UnsafeMutableRawPointer.allocate(
@@ -209,7 +229,7 @@ public final class LiveEngine: @unchecked Sendable {
                     underlay.transmitter.append(packets[i].bytes, length: packets[i].length)
                 case .forward(.external), .answer(.external):
                     external.transmitter.append(packets[i].bytes, length: packets[i].length)
-                case .drop:
+                case .drop, .consumed:
                     break
                 }
             }

@@ -20,6 +20,8 @@ public struct PacketDescriptor: BitwiseCopyable, Sendable {
     /// What became of a frame.
     public enum Outcome: UInt8, Sendable {
         case pending, forwardUnderlay, forwardExternal, answerUnderlay, answerExternal, dropped
+        /// Handled by nvlb, nothing to send (a probe reply).
+        case consumed
     }
 
     @inlinable
@@ -43,12 +45,14 @@ public struct PacketDescriptor: BitwiseCopyable, Sendable {
         case .answer(.underlay): outcome = Outcome.answerUnderlay.rawValue
         case .answer(.external): outcome = Outcome.answerExternal.rawValue
         case .drop: outcome = Outcome.dropped.rawValue
+        case .consumed: outcome = Outcome.consumed.rawValue
         }
     }
 
     /// True when the frame is to be sent.
     @inlinable public var isSent: Bool {
         outcome != Outcome.dropped.rawValue && outcome != Outcome.pending.rawValue
+            && outcome != Outcome.consumed.rawValue
     }
 }
 

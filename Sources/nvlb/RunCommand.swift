@@ -3,6 +3,7 @@ import CNVLBShims
 import Foundation
 import Logging
 import NVLBControl
+import NVLBHealth
 import NVLBPolicy
 import NVLBRuntime
 import ServiceLifecycle
@@ -61,8 +62,18 @@ struct RunCommand: AsyncParsableCommand {
             printError("nvlb run: \(error)")
             throw ExitCode.failure
         }
+        let prober: ProbeService?
+        do {
+            prober = try HealthWiring.start(engine: engine, configuration: configuration, logger: logger)
+        } catch {
+            engine.stop()
+            printError("nvlb run: health probes: \(error)")
+            throw ExitCode.failure
+        }
         logger.info("nvlb running: \(String(ConfigurationSummary.render(configuration).prefix { $0 != "\n" }))")
-        let service = LiveService(engine: engine, path: self.configuration.config, statsInterval: statsInterval, logger: logger)
+        let service = LiveService(
+            engine: engine, prober: prober, path: self.configuration.config, statsInterval: statsInterval,
+            logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -72,6 +83,8 @@ struct RunCommand: AsyncParsableCommand {
 /// The live engine as a service: reloads on SIGHUP, logs counters, stops on graceful shutdown.
 struct LiveService: Service {
     let engine: LiveEngine
+    /// Health probes (docs/health.md); nil when the configuration has none.
+    let prober: ProbeService?
     let path: String
     let statsInterval: Double
     let logger: Logger
@@ -93,6 +106,7 @@ struct LiveService: Service {
             group.cancelAll()
         }
         logger.info("stopping: draining workers")
+        prober?.stop()
         engine.stop()
         logCounters("final counters")
     }
@@ -109,6 +123,11 @@ struct LiveService: Service {
                 logger.warning("reload: interfaces, workers and flow_table_capacity take effect only at restart")
             }
             engine.reload(configuration)
+            if let prober {
+                prober.update(targets: HealthWiring.targets(configuration))
+            } else if !HealthWiring.targets(configuration).isEmpty {
+                logger.warning("reload: probes added to a running nvlb start at restart")
+            }
             logger.info("reloaded \(path): \(String(ConfigurationSummary.render(configuration).prefix { $0 != "\n" }))")
         } catch {
             logger.error("reload of \(path) rejected, the running policy is kept:\n\(error)")

@@ -135,7 +135,7 @@ import Testing
                 #expect(
                     out?.ipv4.map { ip in !TenantIsolationTests.sharedCAs.contains(ip.destination) } ?? false,
                     "\(what()): a tenant CA leaked to the external side")
-            case .answer:
+            case .answer, .consumed:
                 Issue.record("\(what()): unexpected answer")
             case .drop:
                 break

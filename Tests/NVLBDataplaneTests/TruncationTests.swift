@@ -129,6 +129,8 @@ import Testing
             case .answer:
                 #expect(c.answered - before.answered == 2)
                 #expect(zeros.output.count == 42)
+            case .consumed:
+                #expect(c.answered - before.answered == 2)
             case .drop(let reason):
                 #expect(c.dropped - before.dropped == 2)
                 #expect(c[reason] - before[reason] == 2)

@@ -131,7 +131,7 @@ final class BatchFixture {
             for i in 0..<Self.batch {
                 switch verdicts[i] {
                 case .forward: forwarded += 1
-                case .answer: answered += 1
+                case .answer, .consumed: answered += 1
                 case .drop: dropped += 1
                 }
             }
