@@ -16,6 +16,13 @@ public struct Classification {
         case internalRequest
         /// NVGRE from a DIP toward a client (SPEC §3.2, §3.4).
         case reply
+        /// An ICMP error from the client's side about a packet nvlb sent to the client
+        /// (docs/packets.md "ICMP and path MTU"). The flow fields are the quoted packet's
+        /// seen as a request (source = client), `ip`/`transport` locate the ICMP packet.
+        case clientICMPError
+        /// An ICMP error from a DIP's side about a packet nvlb forwarded to it. The flow
+        /// fields are the quoted packet's seen as a reply (source = DIP).
+        case backendICMPError
     }
 
     public var kind: Kind = .done
