@@ -24,6 +24,7 @@ extension DataplaneWorker {
         guard icmp + ICMPHeader.size <= outerEnd else { return c.finish(.drop(.malformed)) }
         guard ICMPHeader(p + icmp).type == ICMPHeader.typeEchoRequest else { return c.finish(.drop(.unsupported)) }
         answerEcho(&packet, ethernet: 0, ip: ip, icmp: icmp, sourceMAC: s.underlayMAC, snapshot: s)
+        c.protocolNumber = Self.icmp  // counted as an echo reply by `finish`
         c.finish(.answer(.underlay))
     }
 
@@ -109,6 +110,7 @@ extension DataplaneWorker {
                 checksumBase: s.outerChecksumBase)
             packet.start += frame
             packet.length = Rewrite.encapsulationSize + EthernetHeader.size + c.ipLength
+            c.protocolNumber = Self.icmp  // counted as an echo reply by `finish`
             return c.finish(.answer(.underlay))
         }
         guard ICMPHeader.isError(type: type) else { return c.finish(.drop(.unsupported)) }

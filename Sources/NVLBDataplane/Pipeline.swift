@@ -134,7 +134,9 @@ public struct DataplaneWorker: ~Copyable {
         counters.received()
         let verdict: Verdict
         switch c.kind {
-        case .done: verdict = c.verdict
+        case .done:
+            verdict = c.verdict
+            if c.protocolNumber == Self.icmp, case .answer = verdict { counters.add(.echoReplies) }
         case .externalRequest, .internalRequest: verdict = forwardRequest(&packet, c, snapshot: snapshot, now: now)
         case .reply: verdict = forwardReply(&packet, c, snapshot: snapshot, now: now)
         case .clientICMPError: verdict = forwardClientICMPError(&packet, c, snapshot: snapshot, now: now)
