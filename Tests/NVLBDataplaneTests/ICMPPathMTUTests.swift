@@ -278,6 +278,18 @@ import Testing
         Self.same(error.output, ICMPGolden.dipInternalErrorOut)
     }
 
+    @Test func errorFromAnInternalClientGoesToTheFlowsDIP() {
+        let harness = Harness(TestPolicies.goldenExample())
+        #expect(harness.run(ICMPGolden.internalSYNIn).verdict == .forward(.underlay))
+        let error = harness.run(ICMPGolden.clientInternalErrorIn)
+        #expect(error.verdict == .forward(.underlay))
+        Self.same(error.output, ICMPGolden.clientInternalErrorOut)
+        // A client that is not who its lookup record says: spoofed.
+        var spoofed = ICMPGolden.clientInternalErrorIn
+        spoofed[29] = 9  // outer source 192.168.6.9: not the client's host
+        #expect(harness.run(spoofed).verdict == .drop(.spoofed))
+    }
+
     @Test func errorsWithoutFlowMalformedQuotesAndOtherICMP() {
         let harness = Harness(TestPolicies.goldenExample())
         #expect(harness.run(ICMPGolden.routerErrorNoRuleIn).verdict == .drop(.noFlow))

@@ -28,6 +28,7 @@ import Testing
         (ICMPGolden.routerShortErrorIn, [ICMPGolden.routerShortErrorOut]),
         (ICMPGolden.dipErrorIn, [ICMPGolden.dipErrorOut]),
         (ICMPGolden.dipInternalErrorIn, [ICMPGolden.dipInternalErrorOut]),
+        (ICMPGolden.clientInternalErrorIn, [ICMPGolden.clientInternalErrorOut]),
         (ICMPGolden.routerErrorNoRuleIn, []),
         (ICMPGolden.dipErrorNoFlowIn, []),
         (ICMPGolden.routerErrorShortQuoteIn, []),

@@ -356,6 +356,34 @@ public enum ICMPGolden {
         c3 50 1f 90 00 00 00 4e                           // quote: ports 50000 -> 8080
         """)
 
+    public static let clientInternalErrorIn = hexBytes("""
+        02 4c 42 00 06 02 02 00 00 00 06 07 08 00         // outer Ethernet: MACLB <- client host
+        45 00 00 62 00 00 40 00 40 2f ad 13 c0 a8 06 07   // outer IPv4: 192.168.6.7 -> 192.168.6.2, GRE
+        c0 a8 06 02
+        20 00 65 58 00 13 8a 33                           // NVGRE: VSID 5002
+        02 4c 42 00 b1 00 00 15 5d 01 05 20 08 00         // inner Ethernet: blue gateway <- client VM
+        45 c0 00 38 77 77 00 00 40 01 e4 14 0a 01 05 14   // inner IPv4: 10.1.5.20 -> 10.1.5.100, ICMP
+        0a 01 05 64
+        03 03 f6 f2 00 00 00 00                           // ICMP 3/3 port unreachable
+        45 00 00 2d 04 04 40 00 40 06 18 4e 0a 01 05 64   // quote: 10.1.5.100 -> 10.1.5.20
+        0a 01 05 14
+        1f 90 c3 50 00 00 23 29                           // quote: TCP 8080 -> 50000, 8 bytes
+        """)
+
+    public static let clientInternalErrorOut = hexBytes("""
+        02 00 00 00 06 04 02 4c 42 00 06 02 08 00         // outer Ethernet: MACH1 <- MACLB
+        45 c0 00 62 00 00 40 00 40 2f ac 56 c0 a8 06 02   // outer IPv4: 192.168.6.2 -> 192.168.6.4, len 98, DF, TTL 64, GRE, TOS 0xc0
+        c0 a8 06 04
+        20 00 65 58 00 13 89 00                           // NVGRE: VSID 5001, FlowID 0
+        00 15 5d 01 06 21 02 4c 42 00 b1 00 08 00         // inner Ethernet: MACVM2 <- blue gateway
+        45 c0 00 38 77 77 00 00 40 01 e3 63 0a 01 05 14   // inner IPv4: 10.1.5.20 -> 10.1.6.21
+        0a 01 06 15
+        03 03 f6 f2 00 00 00 00                           // ICMP 3/3
+        45 00 00 2d 04 04 40 00 40 06 17 9d 0a 01 06 15   // quote: 10.1.6.21 -> 10.1.5.20
+        0a 01 05 14
+        1f 90 c3 50 00 00 23 29                           // quote: ports 8080 -> 50000
+        """)
+
     public static let externalACKIn = hexBytes("""
         02 4c 42 00 00 01 02 00 00 00 00 fe 08 00         // Ethernet: external.mac <- router
         45 00 00 28 00 00 40 00 40 06 71 53 cb 00 71 07   // IPv4: 203.0.113.7 -> 131.107.10.10
