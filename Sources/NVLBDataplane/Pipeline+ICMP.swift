@@ -5,14 +5,15 @@ import NVLBWire
 // ICMP in the first stage (docs/packets.md "ICMP and path MTU"): echo requests to nvlb's
 // PA, to an external VIP and to a CA VIP are answered in place; errors (types 3, 11, 12)
 // are classified by the packet they quote so that the second stage finds its flow. None
-// of this is on the path of TCP/UDP frames: it is reached only where those are rejected.
+// of this is on the path of TCP/UDP frames: it is reached only where those are rejected,
+// and kept out of line so that the per-packet loop stays as small as it was.
 
 extension DataplaneWorker {
     /// IPv4 protocol number of ICMP.
     @usableFromInline static let icmp: UInt8 = 1
 
     /// ICMP to nvlb's PA (plain IPv4 on the underlay): an echo request is answered.
-    @inlinable
+    @inlinable @inline(never)
     static func classifyUnderlayICMP(
         _ packet: inout Packet, outerEnd: Int, into c: inout Classification, snapshot s: PolicySnapshot
     ) {
@@ -30,7 +31,7 @@ extension DataplaneWorker {
 
     /// ICMP from the Internet to a public VIP: echo answered, errors classified by their quote.
     /// `c.ip`, `c.transport` and the addresses were set by `parseTransport`.
-    @inlinable
+    @inlinable @inline(never)
     static func classifyExternalICMP(
         _ packet: inout Packet, end: Int, into c: inout Classification, snapshot s: PolicySnapshot
     ) {
@@ -54,7 +55,7 @@ extension DataplaneWorker {
     /// another frame's fields) and, for ICMP, answers echo to a CA VIP or classifies an
     /// error: toward a VIP from a client, otherwise from a DIP's side. Anything else keeps
     /// its `unsupported`.
-    @inlinable
+    @inlinable @inline(never)
     static func classifyInnerICMP(
         _ packet: inout Packet, outerEnd: Int, into c: inout Classification, snapshot s: PolicySnapshot
     ) {
