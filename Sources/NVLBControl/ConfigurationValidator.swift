@@ -18,6 +18,9 @@ struct ConfigurationValidator {
     static let hashSeed = 0...Int(UInt32.max)
     static let mtu = 576...9216
     static let ttl = 1...255
+    /// Linux's smallest MSS (TCP_MIN_MSS); the largest is what fits `underlay.mtu`.
+    static let minimumMSS = 88
+    static let icmpRate = 0...1_000_000
     static let port = 1...65535
     static let idleTimeout = 1...86_400
     static let weight = 0...1000
@@ -61,6 +64,17 @@ struct ConfigurationValidator {
         checkUnicast(underlay.gatewayMAC)
         checkRange(underlay.mtu, Self.mtu)
         checkRange(underlay.ttl, Self.ttl)
+        if let clamp = underlay.mssClamp, case .value(let mss) = clamp.value {
+            // A larger clamp would let through segments that do not fit once encapsulated.
+            let mtu = underlay.mtu.map { Self.mtu.contains($0.value) ? $0.value : 1500 } ?? 1500
+            let largest = mtu - 42 - 40
+            if mss < Self.minimumMSS || mss > largest {
+                report(
+                    "must be 'auto', 'off' or between \(Self.minimumMSS) and \(largest) "
+                        + "(underlay.mtu \(mtu) − 42 NVGRE − 40 IPv4/TCP), found \(mss)", clamp)
+            }
+        }
+        checkRange(underlay.icmpRate, Self.icmpRate)
         var seen: [IPv4Address: String] = [:]
         for neighbor in underlay.neighbors?.value ?? [] {
             checkUnicast(neighbor.address)

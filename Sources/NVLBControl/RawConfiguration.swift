@@ -75,7 +75,9 @@ struct RawBalancer {
 
 /// `underlay:` — the provider network side.
 struct RawUnderlay {
-    static let keys = ["interface", "address", "mac", "gateway_mac", "neighbors", "mtu", "ttl", "flow_id"]
+    static let keys = [
+        "interface", "address", "mac", "gateway_mac", "neighbors", "mtu", "ttl", "flow_id", "mss_clamp", "icmp_rate",
+    ]
 
     var position: SourcePosition
     var path: String
@@ -87,6 +89,9 @@ struct RawUnderlay {
     var mtu: Located<Int>?
     var ttl: Located<Int>?
     var flowID: Located<PolicyConfiguration.Underlay.FlowIDMode>?
+    /// `.value` is not range-checked yet.
+    var mssClamp: Located<PolicyConfiguration.Underlay.MSSClamp>?
+    var icmpRate: Located<Int>?
 
     init(_ map: MappingReader) {
         position = map.position
@@ -99,6 +104,26 @@ struct RawUnderlay {
         mtu = map.integer("mtu")
         ttl = map.integer("ttl")
         flowID = map.choice("flow_id", options: [("hash", .hash), ("zero", .zero)])
+        mssClamp = map.read("mss_clamp", Self.readMSSClamp)
+        icmpRate = map.integer("icmp_rate")
+    }
+
+    /// `auto`, `off` or an integer.
+    private static func readMSSClamp(_ reader: YAMLReader) -> (Node, String) -> Located<
+        PolicyConfiguration.Underlay.MSSClamp
+    >? {
+        { node, path in
+            let position = SourcePosition(node.mark)
+            if case .scalar(let scalar) = node {
+                if scalar.string == "auto" { return Located(value: .auto, position: position, path: path) }
+                if scalar.string == "off" { return Located(value: .off, position: position, path: path) }
+                if let value = Int.construct(from: scalar) {
+                    return Located(value: .value(value), position: position, path: path)
+                }
+            }
+            reader.report("expected 'auto', 'off' or an MSS in bytes, found \(YAMLReader.describe(node))", node, path)
+            return nil
+        }
     }
 }
 

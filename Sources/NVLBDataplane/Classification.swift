@@ -19,6 +19,13 @@ public struct Classification {
         /// NVGRE from a DIP to its routing domain's `probe_source`: a health probe
         /// reply for the prober (docs/health.md).
         case probeReply
+        /// An ICMP error from the client's side about a packet nvlb sent to the client
+        /// (docs/packets.md "ICMP and path MTU"). The flow fields are the quoted packet's
+        /// seen as a request (source = client), `ip`/`transport` locate the ICMP packet.
+        case clientICMPError
+        /// An ICMP error from a DIP's side about a packet nvlb forwarded to it. The flow
+        /// fields are the quoted packet's seen as a reply (source = DIP).
+        case backendICMPError
     }
 
     public var kind: Kind = .done

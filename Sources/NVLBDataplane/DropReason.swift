@@ -9,7 +9,8 @@ public enum DropReason: UInt8, CaseIterable, Sendable, CustomStringConvertible {
     case malformed
     /// Destination MAC or IP is not nvlb's.
     case notForUs
-    /// Ethertype, protocol or packet kind nvlb does not handle (IPv6, ICMP, outer VLAN, …).
+    /// Ethertype, protocol or packet kind nvlb does not handle (IPv6, outer VLAN, ICMP other than
+    /// echo requests and the errors of docs/packets.md "ICMP and path MTU", …).
     case unsupported
     /// GRE flags, version or protocol type wrong for NVGRE.
     case badGRE

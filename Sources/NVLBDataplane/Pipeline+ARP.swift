@@ -42,6 +42,7 @@ extension DataplaneWorker {
         arp.senderMAC = MACAddress(rawValue: mac)
         arp.senderIP = target
         packet.length = EthernetHeader.size + ARPHeader.size
+        c.protocolNumber = 0  // not an ICMP echo answer (see `finish`)
         return c.finish(.answer(port))
     }
 }

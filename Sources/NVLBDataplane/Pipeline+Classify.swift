@@ -33,15 +33,28 @@ extension DataplaneWorker {
         let outer = IPv4Header(p + EthernetHeader.size)
         let destination = outer.destination.rawValue
         if destination == s.underlayAddress {
-            guard outer.protocolNumber == 47 else { return c.finish(.drop(.unsupported)) }
-            return classifyNVGRE(p, outerEnd: outerEnd, into: &c, snapshot: s)
+            guard outer.protocolNumber == 47 else {
+                if outer.protocolNumber == icmp { return classifyUnderlayICMP(&packet, outerEnd: outerEnd, into: &c, snapshot: s) }
+                return c.finish(.drop(.unsupported))
+            }
+            classifyNVGRE(p, outerEnd: outerEnd, into: &c, snapshot: s)
+            // ICMP inside NVGRE: only frames the NVGRE path rejected as `unsupported`.
+            if c.kind == .done, c.verdict == .drop(.unsupported) {
+                classifyInnerICMP(&packet, outerEnd: outerEnd, into: &c, snapshot: s)
+            }
+            return
         }
         guard toExternal else { return c.finish(.drop(.notForUs)) }
 
         // SPEC §3.1: plain IPv4 from the Internet to a public VIP.
         c.vsid = 0
         c.ethernet = 0
-        if let drop = parseTransport(p, ip: EthernetHeader.size, end: outerEnd, into: &c) { return c.finish(.drop(drop)) }
+        if let drop = parseTransport(p, ip: EthernetHeader.size, end: outerEnd, into: &c) {
+            if drop == .unsupported, c.protocolNumber == icmp {
+                return classifyExternalICMP(&packet, end: outerEnd, into: &c, snapshot: s)
+            }
+            return c.finish(.drop(drop))
+        }
         let vip = s.addressIndex.find(AddressMap.key(vsid: 0, address: c.destination)).vip
         guard vip >= 0 else { return c.finish(.drop(.noVIP)) }
         let listener = s.listener(vip: vip, protocolNumber: c.protocolNumber, port: c.destinationPort)

@@ -71,6 +71,7 @@ extension DataplaneWorker {
         }
 
         let p = packet.bytes
+        clampMSS(p, c, snapshot: s)
         let innerLength = EthernetHeader.size + c.ipLength
         if clientVSID == 0 {
             // SPEC §3.2: plain IPv4 to the Internet client via the upstream router.

@@ -12,7 +12,9 @@ extension DataplaneWorker {
         let ruleIndex = Int(listener.rule)
         let rule = s.rules[ruleIndex]
         let innerLength = EthernetHeader.size + c.ipLength
-        guard IPv4Header.minimumSize + GREHeader.size + innerLength <= s.mtu else { return .drop(.tooBig) }
+        // Too big once encapsulated: ICMP "fragmentation needed" (DF) or fragments (docs/packets.md).
+        let fits = IPv4Header.minimumSize + GREHeader.size + innerLength <= s.mtu
+        if !fits, let verdict = tooBig(&packet, c, snapshot: s, now: now) { return verdict }
         let clientVSID = c.kind == .internalRequest ? s.records[Int(c.record)].vsid : 0
         let isTCP = c.protocolNumber == TransportProtocol.tcp.rawValue
 
@@ -96,12 +98,19 @@ extension DataplaneWorker {
         let nextHop = nextHop(record)
         guard nextHop != 0 else { return .drop(.neighborUnresolved) }
         let p = packet.bytes
+        clampMSS(p, c, snapshot: s)
         let ethernet = EthernetHeader(p + c.ethernet)
         ethernet.destination = MACAddress(rawValue: record.pointee.mac)
         ethernet.source = MACAddress(rawValue: s.domains[Int(record.pointee.domain)].gatewayMAC)
         Rewrite.translate(
             p, ip: c.ip, transport: c.transport, protocolNumber: c.protocolNumber, source: false, address: dip.ca,
             port: backendPort)
+        if !fits {
+            counters.toBackend(backend)
+            return encapsulateFragments(
+                &packet, c, snapshot: s, nextHop: nextHop, destination: record.pointee.pa,
+                key: dip.vsid << 8 | UInt32(flowID), port: .underlay)
+        }
         let outer = c.ethernet - Rewrite.encapsulationSize
         Rewrite.encapsulate(
             at: p + outer, sourceMAC: s.underlayMAC, destinationMAC: nextHop, source: s.underlayAddress,

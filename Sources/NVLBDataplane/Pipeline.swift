@@ -30,6 +30,14 @@ public struct DataplaneWorker: ~Copyable {
     @usableFromInline let scratch: UnsafeMutablePointer<Classification>
     /// Largest batch `processBatch` accepts.
     public static let maximumBatch = 256
+    /// The extra frames of packets fragmented in the current frame or batch.
+    public var fragments = FragmentBuffer()
+    /// "Fragmentation needed" messages this worker may still send in `icmpSecond`.
+    @usableFromInline var icmpTokens: UInt32 = 0
+    /// The flow-clock second `icmpTokens` belongs to.
+    @usableFromInline var icmpSecond: UInt32 = 0
+    /// False until the first "fragmentation needed" fills `icmpTokens`.
+    @usableFromInline var icmpClockStarted = false
 
     /// A worker whose flow table owns `flowCapacity` slots of general memory.
     public init(flowCapacity: Int) {
@@ -79,6 +87,7 @@ public struct DataplaneWorker: ~Copyable {
     @inlinable
     public mutating func process(_ packet: inout Packet, snapshot: PolicySnapshot, now: UInt32) -> Verdict {
         counters.adoptIfNeeded(snapshot)
+        fragments.reset()
         let classification = Self.classify(&packet, snapshot: snapshot)
         return finish(&packet, classification, snapshot: snapshot, now: now)
     }
@@ -91,6 +100,7 @@ public struct DataplaneWorker: ~Copyable {
         snapshot: PolicySnapshot, now: UInt32
     ) {
         precondition(count <= Self.maximumBatch)
+        fragments.reset()
         // Prefetch each bucket as soon as its hash is known: the rest of the batch's
         // classification then overlaps the memory latency.
         for i in 0..<count {
@@ -112,6 +122,7 @@ public struct DataplaneWorker: ~Copyable {
         verdicts: UnsafeMutablePointer<Verdict>, snapshot: PolicySnapshot, now: UInt32
     ) {
         counters.adoptIfNeeded(snapshot)
+        fragments.reset()
         for i in 0..<count where classifications[i].kind != .done { flows.prefetch(hash: classifications[i].hash) }
         for i in 0..<count {
             verdicts[i] = finish(&packets[i], classifications[i], snapshot: snapshot, now: now)
@@ -126,13 +137,20 @@ public struct DataplaneWorker: ~Copyable {
         counters.received()
         let verdict: Verdict
         switch c.kind {
-        case .done: verdict = c.verdict
+        case .done:
+            verdict = c.verdict
+            if c.protocolNumber == Self.icmp, case .answer = verdict { counters.add(.echoReplies) }
         case .externalRequest, .internalRequest: verdict = forwardRequest(&packet, c, snapshot: snapshot, now: now)
         case .reply: verdict = forwardReply(&packet, c, snapshot: snapshot, now: now)
+        case .clientICMPError: verdict = forwardClientICMPError(&packet, c, snapshot: snapshot, now: now)
+        case .backendICMPError: verdict = forwardBackendICMPError(&packet, c, snapshot: snapshot, now: now)
         case .probeReply: verdict = deliverProbeReply(packet)
         }
         switch verdict {
         case .forward: counters.forwarded()
+        case .forwardFragments(_, _, let extra):
+            counters.forwarded()
+            counters.fragmented(extra: Int(extra))
         case .answer, .consumed: counters.answered()
         case .drop(let reason): counters.dropped(reason)
         }

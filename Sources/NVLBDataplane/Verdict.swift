@@ -16,7 +16,12 @@ public enum Port: UInt8, Sendable, Equatable {
 public enum Verdict: Sendable, Equatable {
     /// The rewritten frame (at the packet's new `start`/`length`) leaves by `port`.
     case forward(Port)
-    /// nvlb answers itself (ARP); the answer is in the packet and leaves by `port`.
+    /// The inner packet was fragmented to fit `underlay.mtu` (docs/packets.md "ICMP and
+    /// path MTU"): the packet holds the first fragment, and frames `first ..< first + count`
+    /// of `DataplaneWorker.fragments` the others, all leaving by `port`. Valid until the
+    /// worker processes its next frame or batch.
+    case forwardFragments(Port, first: UInt16, count: UInt16)
+    /// nvlb answers itself (ARP, ICMP); the answer is in the packet and leaves by `port`.
     case answer(Port)
     /// Handled by nvlb itself and nothing leaves (a health probe reply, handed to the
     /// prober: docs/health.md); counted as answered.

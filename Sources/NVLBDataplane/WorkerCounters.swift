@@ -10,7 +10,13 @@ public struct WorkerCounters: ~Copyable {
         case packetsIn, packetsOut, answered, dropped, flowsCreated, handoffs
         @usableFromInline static let firstDrop = 6
     }
-    @usableFromInline static let fixedCount = Slot.firstDrop + DropReason.count
+    /// Counters of ICMP and path MTU handling (docs/packets.md "ICMP and path MTU"),
+    /// after the drop reasons.
+    @usableFromInline enum Extra: Int, CaseIterable {
+        case fragmentsOut, mssClamped, echoReplies, fragmentationNeeded, icmpErrorsForwarded
+    }
+    @usableFromInline static let firstExtra = Slot.firstDrop + DropReason.count
+    @usableFromInline static let fixedCount = firstExtra + Extra.allCases.count
 
     @usableFromInline let block: UnsafeMutablePointer<UInt64>
     /// Packets forwarded to each DIP, indexed like `PolicySnapshot.backends` of `backendSnapshot`.
@@ -58,6 +64,16 @@ public struct WorkerCounters: ~Copyable {
     /// Counts a packet forwarded without flow state (`flow_table_full`); not a drop.
     @inlinable @inline(__always)
     public mutating func statelessForward() { block[Slot.firstDrop + Int(DropReason.flowTableFull.rawValue)] &+= 1 }
+    /// Counts `extra` frames sent besides the first fragment of a packet: they are frames
+    /// out too (`packets_in = packets_out − fragments_out + answered + dropped`).
+    @inlinable @inline(__always)
+    public mutating func fragmented(extra: Int) {
+        block[Slot.packetsOut.rawValue] &+= UInt64(extra)
+        block[Self.firstExtra + Extra.fragmentsOut.rawValue] &+= UInt64(extra)
+    }
+    /// Counts an event of ICMP and path MTU handling (not a frame count of its own).
+    @inlinable @inline(__always)
+    mutating func add(_ extra: Extra) { block[Self.firstExtra + extra.rawValue] &+= 1 }
     /// Counts a new flow.
     @inlinable @inline(__always)
     public mutating func flowCreated() { add(.flowsCreated) }
@@ -99,7 +115,12 @@ public struct WorkerCounters: ~Copyable {
             packetsIn: block[Slot.packetsIn.rawValue], packetsOut: block[Slot.packetsOut.rawValue],
             answered: block[Slot.answered.rawValue], dropped: block[Slot.dropped.rawValue],
             flowsCreated: block[Slot.flowsCreated.rawValue], handoffs: block[Slot.handoffs.rawValue],
-            drops: drops, backends: backends)
+            drops: drops, backends: backends,
+            fragmentsOut: block[Self.firstExtra + Extra.fragmentsOut.rawValue],
+            mssClamped: block[Self.firstExtra + Extra.mssClamped.rawValue],
+            echoReplies: block[Self.firstExtra + Extra.echoReplies.rawValue],
+            fragmentationNeeded: block[Self.firstExtra + Extra.fragmentationNeeded.rawValue],
+            icmpErrorsForwarded: block[Self.firstExtra + Extra.icmpErrorsForwarded.rawValue])
     }
 }
 
@@ -116,8 +137,35 @@ public struct CounterSnapshot: Sendable, Equatable {
     public var drops: [DropReason: UInt64] = [:]
     /// Packets forwarded to each DIP: load balancer name → `VSID/CA` → packets.
     public var backends: [String: [String: UInt64]] = [:]
+    /// Frames sent besides the first fragment of inner packets nvlb fragmented (part of
+    /// `packetsOut`).
+    public var fragmentsOut: UInt64 = 0
+    /// TCP SYN and SYN-ACK segments whose MSS option was lowered.
+    public var mssClamped: UInt64 = 0
+    /// ICMP echo requests answered (part of `answered`).
+    public var echoReplies: UInt64 = 0
+    /// ICMP "fragmentation needed" messages sent (part of `answered`).
+    public var fragmentationNeeded: UInt64 = 0
+    /// ICMP errors forwarded along their flow (part of `packetsOut`).
+    public var icmpErrorsForwarded: UInt64 = 0
 
     public init() {}
+
+    /// Every counter, including those of ICMP and path MTU handling.
+    public init(
+        packetsIn: UInt64, packetsOut: UInt64, answered: UInt64, dropped: UInt64, flowsCreated: UInt64,
+        handoffs: UInt64, drops: [DropReason: UInt64], backends: [String: [String: UInt64]], fragmentsOut: UInt64,
+        mssClamped: UInt64, echoReplies: UInt64, fragmentationNeeded: UInt64, icmpErrorsForwarded: UInt64
+    ) {
+        self.init(
+            packetsIn: packetsIn, packetsOut: packetsOut, answered: answered, dropped: dropped,
+            flowsCreated: flowsCreated, handoffs: handoffs, drops: drops, backends: backends)
+        self.fragmentsOut = fragmentsOut
+        self.mssClamped = mssClamped
+        self.echoReplies = echoReplies
+        self.fragmentationNeeded = fragmentationNeeded
+        self.icmpErrorsForwarded = icmpErrorsForwarded
+    }
 
     public init(
         packetsIn: UInt64, packetsOut: UInt64, answered: UInt64, dropped: UInt64, flowsCreated: UInt64,
@@ -145,6 +193,11 @@ public struct CounterSnapshot: Sendable, Equatable {
         sum.dropped += rhs.dropped
         sum.flowsCreated += rhs.flowsCreated
         sum.handoffs += rhs.handoffs
+        sum.fragmentsOut += rhs.fragmentsOut
+        sum.mssClamped += rhs.mssClamped
+        sum.echoReplies += rhs.echoReplies
+        sum.fragmentationNeeded += rhs.fragmentationNeeded
+        sum.icmpErrorsForwarded += rhs.icmpErrorsForwarded
         sum.drops.merge(rhs.drops, uniquingKeysWith: +)
         for (lb, dips) in rhs.backends { sum.backends[lb, default: [:]].merge(dips, uniquingKeysWith: +) }
         return sum

@@ -58,6 +58,29 @@ public struct PolicyConfiguration: Sendable, Equatable {
         public var mtu: Int = 1500
         public var ttl: UInt8 = 64
         public var flowID: FlowIDMode = .hash
+        /// `mss_clamp`: the largest TCP MSS option nvlb lets through in a SYN or SYN-ACK.
+        public var mssClamp: MSSClamp = .auto
+        /// `icmp_rate`: ICMP "fragmentation needed" messages per second and worker.
+        public var icmpRate: Int = 1000
+
+        /// `mss_clamp: auto | off | N` (docs/configuration.md).
+        public enum MSSClamp: Sendable, Equatable {
+            /// `underlay.mtu` − 42 (NVGRE) − 40 (IPv4 and TCP headers).
+            case auto
+            /// MSS options pass unchanged.
+            case off
+            /// This value.
+            case value(Int)
+        }
+
+        /// The MSS clamp in effect: 0 when off.
+        public var effectiveMSSClamp: Int {
+            switch mssClamp {
+            case .auto: mtu - 42 - 40
+            case .off: 0
+            case .value(let value): value
+            }
+        }
 
         public init(address: IPv4Address, mac: MACAddress) {
             self.address = address

@@ -33,6 +33,10 @@ public final class PolicySnapshot: Sendable {
     public let mtu: Int
     public let ttl: UInt8
     public let flowIDFromHash: Bool
+    /// `underlay.mss_clamp` in effect (0: off): SYN and SYN-ACK MSS options above it are lowered.
+    public let mssClamp: UInt16
+    /// `underlay.icmp_rate`: "fragmentation needed" messages per second and worker.
+    public let icmpRate: UInt32
     public let hasExternal: Bool
     public let externalMAC: UInt64
     public let externalGatewayMAC: UInt64
@@ -104,6 +108,8 @@ public final class PolicySnapshot: Sendable {
         mtu = underlay.mtu
         ttl = underlay.ttl
         flowIDFromHash = underlay.flowID == .hash
+        mssClamp = UInt16(clamping: max(0, underlay.effectiveMSSClamp))
+        icmpRate = UInt32(clamping: max(0, underlay.icmpRate))
         hasExternal = configuration.external != nil
         externalMAC = configuration.external?.mac.rawValue ?? 0
         externalGatewayMAC = configuration.external?.gatewayMAC.rawValue ?? 0

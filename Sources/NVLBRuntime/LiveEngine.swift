@@ -223,15 +223,28 @@ public final class LiveEngine: @unchecked Sendable {
 
         /// Sends the processed frames `0 ..< count` of `packets` by their verdicts.
         func transmit(_ count: Int) {
+            var fragmented = false
             for i in 0..<count {
                 switch verdicts[i] {
                 case .forward(.underlay), .answer(.underlay):
                     underlay.transmitter.append(packets[i].bytes, length: packets[i].length)
                 case .forward(.external), .answer(.external):
                     external.transmitter.append(packets[i].bytes, length: packets[i].length)
+                case .forwardFragments(let port, let first, let extra):
+                    let link = port == .underlay ? underlay : external
+                    link.transmitter.append(packets[i].bytes, length: packets[i].length)
+                    for index in Int(first)..<(Int(first) + Int(extra)) {
+                        let fragment = dataplane.fragments.frame(index)
+                        link.transmitter.append(fragment.bytes, length: fragment.length)
+                    }
+                    fragmented = true
                 case .drop, .consumed:
                     break
                 }
+            }
+            // Fragments live in the worker's buffer until its next batch: send them now.
+            if fragmented {
+                for l in links { io.transmitted &+= UInt64(l.transmitter.flush()) }
             }
         }
 

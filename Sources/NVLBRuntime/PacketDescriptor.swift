@@ -16,6 +16,9 @@ public struct PacketDescriptor: BitwiseCopyable, Sendable {
     public var now: UInt32
     /// `Outcome` raw value.
     public var outcome: UInt8
+    /// Fragments sent after the frame (`Verdict.forwardFragments`), stored in the slot
+    /// behind it, each as a 16-bit length (host order) and the frame.
+    public var extraFrames: UInt16 = 0
 
     /// What became of a frame.
     public enum Outcome: UInt8, Sendable {
@@ -40,8 +43,8 @@ public struct PacketDescriptor: BitwiseCopyable, Sendable {
         start = Int32(truncatingIfNeeded: packet.start)
         length = Int32(truncatingIfNeeded: packet.length)
         switch verdict {
-        case .forward(.underlay): outcome = Outcome.forwardUnderlay.rawValue
-        case .forward(.external): outcome = Outcome.forwardExternal.rawValue
+        case .forward(.underlay), .forwardFragments(.underlay, _, _): outcome = Outcome.forwardUnderlay.rawValue
+        case .forward(.external), .forwardFragments(.external, _, _): outcome = Outcome.forwardExternal.rawValue
         case .answer(.underlay): outcome = Outcome.answerUnderlay.rawValue
         case .answer(.external): outcome = Outcome.answerExternal.rawValue
         case .drop: outcome = Outcome.dropped.rawValue

@@ -134,6 +134,25 @@ public final class PacketWorker {
         return moved
     }
 
+    /// Copies fragments `first ..< first + count` of the worker's fragment buffer into the
+    /// slot of `d`, behind its frame, each as a 16-bit length and the frame (the writer
+    /// reads them after the batch's buffer is reused). Returns how many fit; replay slots
+    /// have room for the fragments of the largest frame replayed.
+    func storeFragments(first: Int, count: Int, behind d: PacketDescriptor) -> UInt16 {
+        let slot = pool.pointer(d.slot)
+        var offset = Int(d.start) + Int(d.length)
+        var stored: UInt16 = 0
+        for index in first..<(first + count) {
+            let fragment = dataplane.fragments.frame(index)
+            guard offset + 2 + fragment.length <= pool.slotSize else { break }
+            slot.storeBytes(of: UInt16(truncatingIfNeeded: fragment.length), toByteOffset: offset, as: UInt16.self)
+            (slot + offset + 2).copyMemory(from: fragment.bytes, byteCount: fragment.length)
+            offset += 2 + fragment.length
+            stored += 1
+        }
+        return stored
+    }
+
     /// Finishes classified frames this worker owns (`packets` and `classifications`
     /// filled by the caller, in the order of `descriptors`) and completes them.
     @inline(__always)
@@ -147,6 +166,9 @@ public final class PacketWorker {
         for i in 0..<count {
             var d = descriptors[i]
             d.complete(verdicts[i], packet: packets[i])
+            if case .forwardFragments(_, let first, let extra) = verdicts[i] {
+                d.extraFrames = storeFragments(first: Int(first), count: Int(extra), behind: d)
+            }
             _ = completions.enqueue(d)
         }
     }

@@ -31,6 +31,10 @@ public enum Replay {
 
     /// Largest frame replayed; longer frames (beyond any configurable MTU) count as `malformed`.
     public static let maximumFrame = 10_240
+    /// Slot room behind a frame for the fragments it may become: each fragment of a
+    /// `maximumFrame` datagram at the smallest MTU (576) adds at most 118 bytes of headers
+    /// and length (22 fragments).
+    static let fragmentRoom = 6_144
 
     /// Replays `input` into `output`; returns the merged statistics.
     public static func run(snapshot: PolicySnapshot, input: String, output: String, options: Options = Options())
@@ -40,7 +44,7 @@ public enum Replay {
         var reader = try PcapFileReader(path: input)
         var writer = try PcapFileWriter(path: output)
         let totalBytes = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0
-        let pool = PacketPool(slotCount: options.inFlight, frameCapacity: maximumFrame)
+        let pool = PacketPool(slotCount: options.inFlight, frameCapacity: maximumFrame + fragmentRoom)
         let rings = (0..<workers).map { _ in WorkerRings(workers: workers, capacity: options.inFlight) }
         let quiescence = QuiescentState(workerCount: workers)
         let publisher = SnapshotPublisher(initial: snapshot, quiescentState: quiescence)
@@ -83,7 +87,7 @@ public enum Replay {
                 let base = pool.pointer(slot)
                 let record: PcapRecord?
                 let result = Result { () throws(PcapError) in
-                    try reader.read(into: base + Packet.headroom, capacity: pool.frameCapacity)
+                    try reader.read(into: base + Packet.headroom, capacity: maximumFrame)
                 }
                 switch result {
                 case .success(let value):
@@ -127,6 +131,14 @@ public enum Replay {
                     try writer.write(
                         pool.pointer(done.slot) + Int(done.start), length: Int(done.length),
                         timestamp: timestamps[Int(done.slot)])
+                    // Fragments of the frame follow it in the slot (PacketWorker.storeFragments).
+                    var offset = Int(done.start) + Int(done.length)
+                    for _ in 0..<done.extraFrames {
+                        let base = pool.pointer(done.slot)
+                        let length = Int(base.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+                        try writer.write(base + offset + 2, length: length, timestamp: timestamps[Int(done.slot)])
+                        offset += 2 + length
+                    }
                 }
                 pool.give(done.slot)
                 written += 1

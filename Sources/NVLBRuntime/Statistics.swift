@@ -8,6 +8,8 @@ import NVLBPolicy
 public struct ReplayStatistics: Codable, Sendable, Equatable {
     public var packetsIn: UInt64
     public var packetsOut: UInt64
+    /// Frames sent besides the first fragment of fragmented packets (part of `packetsOut`).
+    public var fragmentsOut: UInt64
     public var answered: UInt64
     /// Frames dropped. `drops.flow_table_full` counts packets forwarded without
     /// state and is not part of this sum.
@@ -23,7 +25,7 @@ public struct ReplayStatistics: Codable, Sendable, Equatable {
     public var backends: [String: [String: UInt64]]
 
     enum CodingKeys: String, CodingKey {
-        case packetsIn = "packets_in", packetsOut = "packets_out", answered, dropped, drops
+        case packetsIn = "packets_in", packetsOut = "packets_out", fragmentsOut = "fragments_out", answered, dropped, drops
         case flowsCreated = "flows_created", handoffs, workers, seconds, mpps, backends
     }
 
@@ -31,6 +33,7 @@ public struct ReplayStatistics: Codable, Sendable, Equatable {
     public init(counters: CounterSnapshot, snapshot: PolicySnapshot, workers: Int, seconds: Double) {
         packetsIn = counters.packetsIn
         packetsOut = counters.packetsOut
+        fragmentsOut = counters.fragmentsOut
         answered = counters.answered
         dropped = counters.dropped
         drops = Dictionary(uniqueKeysWithValues: DropReason.allCases.map { ($0.name, counters[$0]) })

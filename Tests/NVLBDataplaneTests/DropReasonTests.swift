@@ -84,10 +84,10 @@ import Testing
             destination: Actors.externalMAC, source: Actors.routerMAC, etherType: EthernetHeader.etherTypeIPv6,
             payload: [UInt8](repeating: 0, count: 60))
         Self.expectDrop(.unsupported, ipv6)
-        // ICMP to a VIP.
+        // ICMP to a VIP that is neither echo nor an error (timestamp request).
         let icmp = FrameBuilder.ipv4(
             srcMAC: Actors.routerMAC, dstMAC: Actors.externalMAC, src: Actors.client, dst: Actors.blueVIP,
-            protocolNumber: 1, payload: [8, 0, 0xf7, 0xff, 0, 0, 0, 0])
+            protocolNumber: 1, payload: [13, 0, 0xf2, 0xff, 0, 0, 0, 0])
         Self.expectDrop(.unsupported, icmp)
         // Non-GRE traffic to nvlb's PA.
         let toPA = FrameBuilder.udp(
@@ -190,6 +190,8 @@ import Testing
     @Test func tooBig() {
         var configuration = TestPolicies.example()
         configuration.underlay.mtu = 576
+        // DF set and no ICMP "fragmentation needed" allowed: dropped.
+        configuration.underlay.icmpRate = 0
         Self.expectDrop(.tooBig, Actors.external(payload: [UInt8](repeating: 0x61, count: 520)), configuration: configuration)
     }
 

@@ -137,6 +137,8 @@ import Testing
                     "\(what()): a tenant CA leaked to the external side")
             case .answer, .consumed:
                 Issue.record("\(what()): unexpected answer")
+            case .forwardFragments:
+                Issue.record("\(what()): unexpected fragments")
             case .drop:
                 break
             }
