@@ -14,6 +14,7 @@ help:
 	@echo "make demo   install missing system packages, build, run nvlb on $(CONFIG)"
 	@echo "make test   install missing system packages, build, run the whole test suite"
 	@echo "make bench  release build, in-memory data plane benchmark"
+	@echo "make fuzz   libFuzzer campaigns of the pipeline and the loader (FUZZ_SECONDS each)"
 
 # Installs whatever is missing among the Debian packages given in PKGS.
 define install_missing
@@ -57,6 +58,7 @@ demo: release
 test: test-deps build
 	$(SWIFT) test
 	$(MAKE) test-tsan
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
 
 # The concurrency suites again under ThreadSanitizer (own build folder).
 test-tsan:
@@ -66,7 +68,7 @@ bench: release
 	$(RELEASE_BIN) bench --config Config/bench.yaml --flows 1000000
 
 clean:
-	rm -rf .build .build-tsan $(OUT)
+	rm -rf .build .build-tsan .build-fuzz $(OUT)
 
 # package-benchmark suite (Benchmarks/, a nested package): runs every benchmark, then
 # checks the committed thresholds (zero allocations per packet); fails on a regression.
@@ -80,3 +82,14 @@ bench-suite:
 .PHONY: live-bench
 live-bench: release
 	bash bench/live-bench.sh
+
+# libFuzzer harnesses (Fuzz/, a nested package built with -sanitize=fuzzer,address in its own
+# build folder): the packet pipeline and the configuration loader, FUZZ_SECONDS each.
+# `make test` runs a short smoke of each; findings go to Fuzz/Regressions/ (replayed by swift test).
+FUZZ_SECONDS       ?= 300
+FUZZ_SMOKE_SECONDS ?= 20
+.PHONY: fuzz fuzz-build
+fuzz-build: deps
+	cd Fuzz && $(SWIFT) build -c release --scratch-path ../.build-fuzz -Xswiftc -sanitize=fuzzer,address
+fuzz: fuzz-build
+	bash Fuzz/run.sh $(FUZZ_SECONDS) .build-fuzz

@@ -82,7 +82,7 @@ let package = Package(
 
         // MARK: Tests
         .target(
-            name: "NVLBTestSupport", dependencies: ["NVLBWire", "NVLBPolicy", "NVLBControl"],
+            name: "NVLBTestSupport", dependencies: ["NVLBWire", "NVLBPolicy", "NVLBControl", "NVLBDataplane"],
             path: "Tests/NVLBTestSupport"),
         .testTarget(
             name: "NVLBWireTests",
