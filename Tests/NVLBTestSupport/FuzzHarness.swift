@@ -107,9 +107,18 @@ public final class PipelineFuzzHarness {
         guard countedIn == 1, forwarded + answered + dropped == 1 else {
             throw fail("counters moved by in \(countedIn), out \(forwarded), answered \(answered), dropped \(dropped)")
         }
+        var fragments = 0..<0
         switch verdict {
         case .forward: guard forwarded == 1 else { throw fail("forward not counted as forwarded") }
+        case .forwardFragments(_, let first, let extra):
+            guard forwarded == 1, after.fragmentsOut - before.fragmentsOut == UInt64(extra) else {
+                throw fail("fragments not counted: \(extra) extra, fragments_out moved by \(after.fragmentsOut - before.fragmentsOut)")
+            }
+            fragments = Int(first)..<Int(first) + Int(extra)
         case .answer: guard answered == 1 else { throw fail("answer not counted as answered") }
+        case .consumed:
+            guard answered == 1 else { throw fail("probe reply not counted as answered") }
+            return
         case .drop(let reason):
             guard dropped == 1, after[reason] == before[reason] + 1 else { throw fail("drop not counted under \(reason)") }
             return
@@ -120,6 +129,11 @@ public final class PipelineFuzzHarness {
         let output = Array(UnsafeRawBufferPointer(start: packet.bytes, count: packet.length))
         do {
             try checkEmitted(received: frame, emitted: output)
+            for index in fragments {
+                let fragment = worker.worker.fragments.frame(index)
+                try checkEmitted(
+                    received: frame, emitted: Array(UnsafeRawBufferPointer(start: fragment.bytes, count: fragment.length)))
+            }
         } catch {
             throw fail(error.description)
         }
