@@ -55,10 +55,21 @@ demo: release
 	@echo
 	@echo "captures: $(OUT)/demo-in.pcap (what nvlb received), $(OUT)/demo-out.pcap (what it sent); statistics: $(OUT)/demo-stats.json"
 
+# The whole suite, as CI runs it (.ci/run): unit, golden, property, replay, CLI, live I/O and
+# lab tests; the concurrency suites under ThreadSanitizer; the release build (the hot-path
+# settings apply there); the format lint; a short fuzzing smoke of every harness.
 test: test-deps build
 	$(SWIFT) test
 	$(MAKE) test-tsan
+	$(MAKE) release
 	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
+
+# `swift format` (ships with the toolchain) against the committed .swift-format.
+.PHONY: lint format
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Benchmarks/Benchmarks Fuzz/Sources Package.swift
+format:
+	$(SWIFT) format --in-place --recursive Sources Tests Benchmarks/Benchmarks Fuzz/Sources Package.swift
 
 # The concurrency suites again under ThreadSanitizer (own build folder).
 test-tsan:
