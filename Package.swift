@@ -15,6 +15,9 @@ let package = Package(
         .library(name: "NVLBDataplane", targets: ["NVLBDataplane"]),
         .library(name: "NVLBRuntime", targets: ["NVLBRuntime"]),
         .library(name: "NVLBControl", targets: ["NVLBControl"]),
+        /// Traffic generator, bench frames and seeded generators, shared by the tools, the
+        /// tests and `Benchmarks/`.
+        .library(name: "NVLBTraffic", targets: ["NVLBTraffic"]),
         /// Example policies, actors and golden frames, shared by the tests and `Benchmarks/`.
         .library(name: "NVLBTestSupport", targets: ["NVLBTestSupport"]),
     ],
@@ -47,9 +50,12 @@ let package = Package(
         // MARK: I/O, threads, control
         .target(name: "NVLBIO", dependencies: ["CPcap", "CNVLBShims", "NVLBWire"]),
         .target(
+            name: "NVLBTraffic",
+            dependencies: ["NVLBWire", "NVLBBalancing", "NVLBPolicy", "NVLBDataplane", "NVLBIO"]),
+        .target(
             name: "NVLBRuntime",
             dependencies: [
-                "NVLBDataplane", "NVLBIO", "CNuma", "CNVLBShims",
+                "NVLBDataplane", "NVLBIO", "NVLBTraffic", "CNuma", "CNVLBShims",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: hotPathSettings),
@@ -59,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "nvlb",
             dependencies: [
-                "NVLBControl", "NVLBRuntime", "NVLBIO",
+                "NVLBControl", "NVLBRuntime", "NVLBIO", "NVLBTraffic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -74,6 +80,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // MARK: Lab and benchmark support (not part of the product)
+        // Plain forwarders for the live benchmark and network namespaces for tests and the lab.
+        .target(name: "NVLBLabSupport", dependencies: ["NVLBIO", "CPcap", "CNVLBShims"]),
+
         // MARK: Tests
         .target(
             name: "NVLBTestSupport", dependencies: ["NVLBWire", "NVLBPolicy", "NVLBControl"],
@@ -81,16 +91,18 @@ let package = Package(
         .testTarget(
             name: "NVLBWireTests",
             dependencies: ["NVLBWire", .product(name: "PropertyBased", package: "swift-property-based")]),
-        .testTarget(name: "NVLBBalancingTests", dependencies: ["NVLBBalancing"]),
+        .testTarget(name: "NVLBBalancingTests", dependencies: ["NVLBBalancing", "NVLBTraffic"]),
         .testTarget(name: "NVLBControlTests", dependencies: ["NVLBControl", "NVLBTestSupport"]),
         .testTarget(
             name: "NVLBDataplaneTests",
             dependencies: [
-                "NVLBDataplane", "NVLBControl", "NVLBTestSupport",
+                "NVLBDataplane", "NVLBControl", "NVLBTestSupport", "NVLBTraffic",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
-        .testTarget(name: "NVLBRuntimeTests", dependencies: ["NVLBRuntime", "NVLBControl", "NVLBTestSupport"]),
-        .testTarget(name: "NVLBCLITests", dependencies: ["NVLBIO", "NVLBWire", "NVLBTestSupport"]),
+        .testTarget(
+            name: "NVLBRuntimeTests", dependencies: ["NVLBRuntime", "NVLBTraffic", "NVLBControl", "NVLBTestSupport"]),
+        .testTarget(
+            name: "NVLBCLITests", dependencies: ["NVLBIO", "NVLBLabSupport", "NVLBWire", "NVLBTestSupport"]),
         .testTarget(name: "NVLBLabTests", dependencies: ["NVLBWire", "NVLBTestSupport"]),
     ]
 )

@@ -62,9 +62,9 @@ public struct PacketFanout: Hashable, Sendable {
 
 /// The AF_PACKET, `setsockopt`, `sendmmsg` and `setns` calls of NVLBIO, each one thin
 /// wrapper over a `CNVLBShims` function (which returns -errno instead of setting errno).
-enum PacketSocketCalls {
+package enum PacketSocketCalls {
     /// `if_nametoindex`; nil when there is no such interface.
-    static func interfaceIndex(_ name: String) -> Int32? {
+    package static func interfaceIndex(_ name: String) -> Int32? {
         let index = nvlb_interface_index(name)
         return index == 0 ? nil : Int32(bitPattern: index)
     }
@@ -102,7 +102,7 @@ enum PacketSocketCalls {
     static let dontWait: Int32 = nvlb_msg_dontwait()
 
     /// `poll` on one descriptor for `events`; true when ready, false on timeout or EINTR.
-    static func poll(_ descriptor: Int32, events: Int16, timeoutMilliseconds: Int32) -> Result<Bool, Errno> {
+    package static func poll(_ descriptor: Int32, events: Int16, timeoutMilliseconds: Int32) -> Result<Bool, Errno> {
         var entry = pollfd(fd: descriptor, events: events, revents: 0)
         let result = Glibc.poll(&entry, 1, timeoutMilliseconds)
         if result < 0 {
@@ -113,21 +113,21 @@ enum PacketSocketCalls {
     }
 
     /// `setns(fd, CLONE_NEWNET)` for the calling thread.
-    static func enterNetworkNamespace(_ descriptor: Int32) -> Errno? {
+    package static func enterNetworkNamespace(_ descriptor: Int32) -> Errno? {
         Errno.check(nvlb_enter_network_namespace(descriptor))
     }
 
     /// `open(path, O_RDONLY | O_CLOEXEC)`.
-    static func openReadOnly(_ path: String) -> Result<Int32, Errno> {
+    package static func openReadOnly(_ path: String) -> Result<Int32, Errno> {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         return descriptor >= 0 ? .success(descriptor) : .failure(Errno(errno))
     }
 
     /// `close(2)`.
-    static func closeDescriptor(_ descriptor: Int32) { _ = close(descriptor) }
+    package static func closeDescriptor(_ descriptor: Int32) { _ = close(descriptor) }
 
     /// `read(2)` of a whole (small, procfs) file at `path`.
-    static func readFile(_ path: String) -> Result<[UInt8], Errno> {
+    package static func readFile(_ path: String) -> Result<[UInt8], Errno> {
         let descriptor: Int32
         switch openReadOnly(path) {
         case .success(let value): descriptor = value
@@ -163,7 +163,7 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String { String(cString: strerror(rawValue)) }
 
     /// The ``LiveIOError`` kind this errno means.
-    var liveKind: LiveIOError.Kind {
+    package var liveKind: LiveIOError.Kind {
         switch rawValue {
         case EPERM, EACCES: .permissionDenied
         case ENODEV, ENXIO: .noSuchDevice

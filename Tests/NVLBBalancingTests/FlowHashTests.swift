@@ -1,4 +1,5 @@
 import NVLBBalancing
+import NVLBTraffic
 import Testing
 
 /// Input of the XXH64 vectors: byte i is `(i * 7 + 1) & 0xFF`.
@@ -218,17 +219,5 @@ func littleEndianBytes(_ words: UInt64...) -> [UInt8] {
         }
         // 100 expected per value; allow a wide margin (this is a sanity check, not a χ² test).
         #expect(counts.min()! > 50 && counts.max()! < 150)
-    }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny deterministic generator for test inputs.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ z >> 30) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ z >> 27) &* 0x94D0_49BB_1331_11EB
-        return z ^ z >> 31
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import NVLBIO
+import NVLBLabSupport
 import NVLBWire
 import Testing
 

@@ -1,4 +1,5 @@
 import NVLBDataplane
+import NVLBTraffic
 import Testing
 
 /// `FlowTable` on its own (SPEC §5): both keys of an entry, expiry per state at the exact

@@ -1,6 +1,7 @@
 import NVLBDataplane
 import NVLBPolicy
 import NVLBTestSupport
+import NVLBTraffic
 import NVLBWire
 import PropertyBased
 import Testing
