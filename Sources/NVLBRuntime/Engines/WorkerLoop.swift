@@ -56,6 +56,7 @@ final class WorkerLoop<IO: WorkerIO> {
             guard n > 0 else { continue }
             for i in 0..<n {
                 DataplaneWorker.classify(&packets[i], into: &classifications[i], snapshot: policy)
+                prefetch(classifications[i])
             }
             finish(n, policy: policy, receivedFrom: nil)
             moved &+= n
@@ -66,20 +67,19 @@ final class WorkerLoop<IO: WorkerIO> {
             var kept = 0
             var handed = 0
             for i in 0..<n {
-                var packet = packets[i]
-                if io.intercept(packet, from: source, dataplane: &dataplane) { continue }
-                DataplaneWorker.classify(&packet, into: &classifications[kept], snapshot: policy)
-                if let owner = Steering.owner(of: classifications[kept], workers: workers) {
-                    if owner != index && io.handOff(packet, token: tokens[i], to: owner) {
-                        handed &+= 1
-                        continue
-                    }
-                    // Start the bucket's DRAM fetch now: the rest of the batch's
-                    // classification overlaps its latency.
-                    dataplane.flows.prefetch(hash: classifications[kept].hash)
+                if io.intercept(packets[i], from: source, dataplane: &dataplane) { continue }
+                if kept != i {
+                    packets[kept] = packets[i]
+                    tokens[kept] = tokens[i]
                 }
-                packets[kept] = packet
-                tokens[kept] = tokens[i]
+                DataplaneWorker.classify(&packets[kept], into: &classifications[kept], snapshot: policy)
+                if workers > 1, let owner = Steering.owner(of: classifications[kept], workers: workers),
+                    owner != index, io.handOff(packets[kept], token: tokens[kept], to: owner)
+                {
+                    handed &+= 1
+                    continue
+                }
+                prefetch(classifications[kept])
                 kept &+= 1
             }
             if handed > 0 { dataplane.counters.handedOff(handed) }
@@ -89,14 +89,24 @@ final class WorkerLoop<IO: WorkerIO> {
         return moved
     }
 
-    /// Finishes the classified frames `0 ..< count` (flow state, selection, rewrite,
-    /// counting) and transmits them.
+    /// Starts the DRAM fetch of a classified frame's flow-table bucket as soon as its
+    /// hash is known: the classification of the rest of the batch overlaps the latency
+    /// (what hides the miss of a large table).
+    @inline(__always)
+    func prefetch(_ classification: Classification) {
+        if classification.kind != .done { dataplane.flows.prefetch(hash: classification.hash) }
+    }
+
+    /// Finishes the classified (and prefetched) frames `0 ..< count`: flow state,
+    /// selection, rewrite, counting; then transmits them.
     @inline(__always)
     func finish(_ count: Int, policy: PolicySnapshot, receivedFrom source: Int?) {
         if count > 0 {
-            dataplane.finishBatch(
-                packets, classifications, count: count, verdicts: verdicts, snapshot: policy,
-                now: io.flowClock(tokens, count: count))
+            dataplane.counters.adopt(policy)
+            let now = io.flowClock(tokens, count: count)
+            for i in 0..<count {
+                verdicts[i] = dataplane.finish(&packets[i], classifications[i], snapshot: policy, now: now)
+            }
         }
         io.transmit(packets, verdicts: verdicts, tokens: tokens, count: count, receivedFrom: source)
     }
