@@ -12,7 +12,9 @@ import Synchronization
 /// `PACKET_FANOUT` group, its own batched transmitters, flow table and counters.
 /// Frames the kernel spreads to a worker that does not own their flow are copied to
 /// the owner through a lock-free SPSC ring. The policy is published by one pointer
-/// swap (`reload`); workers pick it up between batches.
+/// swap (`reload`); workers pick it up between batches. This file is the engine
+/// (start, reload, stop, counters); `LiveWorker.swift` is a worker's side: its links,
+/// its I/O for the shared ``WorkerLoop`` and the passes around it.
 public final class LiveEngine: @unchecked Sendable {
     public let configuration: PolicyConfiguration
     public let placement: WorkerPlacement

@@ -45,9 +45,8 @@ protocol WorkerIO: AnyObject {
 }
 
 /// A frame with no per-frame context beyond its bytes (live and bench engines).
-@frozen
-public struct NoToken: BitwiseCopyable, Sendable {
-    @inlinable public init() {}
+struct NoToken: BitwiseCopyable, Sendable {
+    init() {}
 }
 
 extension Verdict {
