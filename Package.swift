@@ -91,12 +91,12 @@ let package = Package(
         .testTarget(
             name: "NVLBWireTests",
             dependencies: ["NVLBWire", .product(name: "PropertyBased", package: "swift-property-based")]),
-        .testTarget(name: "NVLBBalancingTests", dependencies: ["NVLBBalancing", "NVLBTraffic"]),
+        .testTarget(name: "NVLBBalancingTests", dependencies: ["NVLBBalancing"]),
         .testTarget(name: "NVLBControlTests", dependencies: ["NVLBControl", "NVLBTestSupport"]),
         .testTarget(
             name: "NVLBDataplaneTests",
             dependencies: [
-                "NVLBDataplane", "NVLBControl", "NVLBTestSupport", "NVLBTraffic",
+                "NVLBDataplane", "NVLBControl", "NVLBTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(

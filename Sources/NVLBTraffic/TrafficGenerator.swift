@@ -1,3 +1,4 @@
+import NVLBBalancing
 import NVLBIO
 import NVLBPolicy
 import NVLBWire

@@ -2,6 +2,8 @@
 // configuration and options give the same bytes on every machine and every run
 // (never `SystemRandomNumberGenerator`, never Swift's per-process `Hasher`).
 
+import NVLBBalancing
+
 /// xoshiro256** (Blackman and Vigna, 2018): the seeded pseudo-random source of the
 /// traffic generator and the benchmarks. A plain value: copying it forks an identical stream.
 public struct Xoshiro256: RandomNumberGenerator, Sendable {

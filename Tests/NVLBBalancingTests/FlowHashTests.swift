@@ -1,5 +1,4 @@
 import NVLBBalancing
-import NVLBTraffic
 import Testing
 
 /// Input of the XXH64 vectors: byte i is `(i * 7 + 1) & 0xFF`.

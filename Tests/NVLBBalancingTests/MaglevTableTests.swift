@@ -1,5 +1,4 @@
 import NVLBBalancing
-import NVLBTraffic
 import Testing
 
 /// The identity nvlb uses for a DIP: VSID in the high half, CA in the low half.

@@ -1,5 +1,5 @@
+import NVLBBalancing
 import NVLBDataplane
-import NVLBTraffic
 import Testing
 
 /// `FlowTable` on its own (SPEC §5): both keys of an entry, expiry per state at the exact

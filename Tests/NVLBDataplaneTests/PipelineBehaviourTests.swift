@@ -1,7 +1,7 @@
+import NVLBBalancing
 import NVLBDataplane
 import NVLBPolicy
 import NVLBTestSupport
-import NVLBTraffic
 import NVLBWire
 import Testing
 
