@@ -15,6 +15,9 @@ let package = Package(
         .library(name: "NVLBDataplane", targets: ["NVLBDataplane"]),
         .library(name: "NVLBRuntime", targets: ["NVLBRuntime"]),
         .library(name: "NVLBControl", targets: ["NVLBControl"]),
+        /// Traffic generator, bench frames and seeded generators, shared by the tools, the
+        /// tests and `Benchmarks/`.
+        .library(name: "NVLBTraffic", targets: ["NVLBTraffic"]),
         /// Example policies, actors and golden frames, shared by the tests and `Benchmarks/`.
         .library(name: "NVLBTestSupport", targets: ["NVLBTestSupport"]),
     ],
@@ -47,9 +50,12 @@ let package = Package(
         // MARK: I/O, threads, control
         .target(name: "NVLBIO", dependencies: ["CPcap", "CNVLBShims", "NVLBWire"]),
         .target(
+            name: "NVLBTraffic",
+            dependencies: ["NVLBWire", "NVLBBalancing", "NVLBPolicy", "NVLBDataplane", "NVLBIO"]),
+        .target(
             name: "NVLBRuntime",
             dependencies: [
-                "NVLBDataplane", "NVLBIO", "CNuma", "CNVLBShims",
+                "NVLBDataplane", "NVLBIO", "NVLBTraffic", "CNuma", "CNVLBShims",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: hotPathSettings),
@@ -65,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "nvlb",
             dependencies: [
-                "NVLBControl", "NVLBRuntime", "NVLBIO", "NVLBHealth",
+                "NVLBControl", "NVLBRuntime", "NVLBIO", "NVLBHealth", "NVLBTraffic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -79,6 +85,10 @@ let package = Package(
                 "NVLBWire", "NVLBBalancing", "NVLBPolicy", "NVLBDataplane", "NVLBIO", "NVLBControl", "CNVLBShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+
+        // MARK: Lab and benchmark support (not part of the product)
+        // Plain forwarders for the live benchmark and network namespaces for tests and the lab.
+        .target(name: "NVLBLabSupport", dependencies: ["NVLBIO", "CPcap", "CNVLBShims"]),
 
         // MARK: Tests
         .target(
@@ -95,8 +105,10 @@ let package = Package(
                 "NVLBDataplane", "NVLBControl", "NVLBTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
-        .testTarget(name: "NVLBRuntimeTests", dependencies: ["NVLBRuntime", "NVLBControl", "NVLBTestSupport"]),
-        .testTarget(name: "NVLBCLITests", dependencies: ["NVLBIO", "NVLBWire", "NVLBTestSupport"]),
+        .testTarget(
+            name: "NVLBRuntimeTests", dependencies: ["NVLBRuntime", "NVLBTraffic", "NVLBControl", "NVLBTestSupport"]),
+        .testTarget(
+            name: "NVLBCLITests", dependencies: ["NVLBIO", "NVLBLabSupport", "NVLBWire", "NVLBTestSupport"]),
         .testTarget(
             name: "NVLBHealthTests", dependencies: ["NVLBHealth", "NVLBControl", "NVLBTestSupport", "NVLBDataplane"]),
         .testTarget(name: "NVLBLabTests", dependencies: ["NVLBTestSupport"]),

@@ -23,6 +23,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "NVLBDataplane", package: "nvlb"),
                 .product(name: "NVLBRuntime", package: "nvlb"),
+                .product(name: "NVLBTraffic", package: "nvlb"),
                 .product(name: "NVLBTestSupport", package: "nvlb"),
             ],
             path: "Benchmarks/NVLBBenchmarks",

@@ -44,7 +44,7 @@ public struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringCo
     public var description: String { String(cString: strerror(rawValue)) }
 
     /// The ``LiveIOError`` kind this errno means.
-    var liveKind: LiveIOError.Kind {
+    package var liveKind: LiveIOError.Kind {
         switch rawValue {
         case EPERM, EACCES: .permissionDenied
         case ENODEV, ENXIO: .noSuchDevice

@@ -13,7 +13,7 @@ import CPcap
 /// layout of swift-system's `Internals/Syscalls.swift`. Nothing else in the module calls C.
 ///
 /// `pcap_t` and `pcap_dumper_t` are incomplete C types, imported as `OpaquePointer`.
-enum LibPcap {
+package enum LibPcap {
     /// `PCAP_ERRBUF_SIZE`: libpcap writes at most this many bytes, NUL included, to `errbuf`.
     private static let errorBufferSize = Int(PCAP_ERRBUF_SIZE)
 
@@ -59,10 +59,10 @@ enum LibPcap {
     }
 
     /// `pcap_close`.
-    static func close(_ handle: OpaquePointer) { pcap_close(handle) }
+    package static func close(_ handle: OpaquePointer) { pcap_close(handle) }
 
     /// `pcap_geterr`: the text of the last error on `handle`.
-    static func lastError(_ handle: OpaquePointer) -> String { String(cString: pcap_geterr(handle)) }
+    package static func lastError(_ handle: OpaquePointer) -> String { String(cString: pcap_geterr(handle)) }
 
     /// `pcap_datalink`.
     static func linkType(_ handle: OpaquePointer) -> PcapLinkType { PcapLinkType(rawValue: pcap_datalink(handle)) }
@@ -179,7 +179,7 @@ extension PacketTimestamp.Precision {
 /// ``LiveIOError`` naming the interface.
 extension LibPcap {
     /// `pcap_create`: an inactive handle on `interface`, or libpcap's error text.
-    static func create(interface: String) -> Result<OpaquePointer, LiveIOError> {
+    package static func create(interface: String) -> Result<OpaquePointer, LiveIOError> {
         let (handle, message) = withErrorBuffer { errbuf in pcap_create(interface, errbuf) }
         guard let handle else {
             return .failure(LiveIOError(kind: .other, interface: interface, operation: "pcap_create", message: message))
@@ -188,41 +188,41 @@ extension LibPcap {
     }
 
     /// `pcap_set_snaplen`; 0 or `PCAP_ERROR_ACTIVATED`.
-    static func setSnapshotLength(_ handle: OpaquePointer, _ bytes: Int32) -> Int32 { pcap_set_snaplen(handle, bytes) }
+    package static func setSnapshotLength(_ handle: OpaquePointer, _ bytes: Int32) -> Int32 { pcap_set_snaplen(handle, bytes) }
 
     /// `pcap_set_promisc`.
-    static func setPromiscuous(_ handle: OpaquePointer, _ on: Bool) -> Int32 { pcap_set_promisc(handle, on ? 1 : 0) }
+    package static func setPromiscuous(_ handle: OpaquePointer, _ on: Bool) -> Int32 { pcap_set_promisc(handle, on ? 1 : 0) }
 
     /// `pcap_set_immediate_mode`: deliver each frame as it arrives rather than per filled block.
-    static func setImmediateMode(_ handle: OpaquePointer, _ on: Bool) -> Int32 {
+    package static func setImmediateMode(_ handle: OpaquePointer, _ on: Bool) -> Int32 {
         pcap_set_immediate_mode(handle, on ? 1 : 0)
     }
 
     /// `pcap_set_buffer_size`, in bytes (the kernel ring of a TPACKET_V3 capture).
-    static func setBufferSize(_ handle: OpaquePointer, _ bytes: Int32) -> Int32 { pcap_set_buffer_size(handle, bytes) }
+    package static func setBufferSize(_ handle: OpaquePointer, _ bytes: Int32) -> Int32 { pcap_set_buffer_size(handle, bytes) }
 
     /// `pcap_set_timeout`, in milliseconds (the block timeout when not in immediate mode).
-    static func setTimeout(_ handle: OpaquePointer, _ milliseconds: Int32) -> Int32 {
+    package static func setTimeout(_ handle: OpaquePointer, _ milliseconds: Int32) -> Int32 {
         pcap_set_timeout(handle, milliseconds)
     }
 
     /// `pcap_activate`: 0, a warning (> 0) or an error (< 0); text in ``lastError(_:)``.
-    static func activate(_ handle: OpaquePointer) -> Int32 { pcap_activate(handle) }
+    package static func activate(_ handle: OpaquePointer) -> Int32 { pcap_activate(handle) }
 
     /// `pcap_statustostr`: libpcap's name of a status code.
     static func statusText(_ status: Int32) -> String { String(cString: pcap_statustostr(status)) }
 
     /// `pcap_setdirection(PCAP_D_IN)`: see only frames received, not those sent on the interface.
-    static func setDirectionIn(_ handle: OpaquePointer) -> Int32 { pcap_setdirection(handle, PCAP_D_IN) }
+    package static func setDirectionIn(_ handle: OpaquePointer) -> Int32 { pcap_setdirection(handle, PCAP_D_IN) }
 
     /// `pcap_setnonblock`: 0 or -1 with the text.
-    static func setNonblocking(_ handle: OpaquePointer, _ on: Bool) -> (status: Int32, message: String) {
+    package static func setNonblocking(_ handle: OpaquePointer, _ on: Bool) -> (status: Int32, message: String) {
         let (status, message) = withErrorBuffer { errbuf in pcap_setnonblock(handle, on ? 1 : 0, errbuf) }
         return (status, message)
     }
 
     /// `pcap_get_selectable_fd`: the descriptor to `poll`, or -1.
-    static func selectableDescriptor(_ handle: OpaquePointer) -> FileDescriptor? {
+    package static func selectableDescriptor(_ handle: OpaquePointer) -> FileDescriptor? {
         let descriptor = pcap_get_selectable_fd(handle)
         return descriptor < 0 ? nil : FileDescriptor(rawValue: descriptor)
     }
@@ -236,7 +236,7 @@ extension LibPcap {
     /// `pcap_dispatch`: processes up to `count` frames (-1: one buffer's worth) through
     /// `callback`; the number processed, 0 when none were ready, or a negative status.
     @inline(__always)
-    static func dispatch(
+    package static func dispatch(
         _ handle: OpaquePointer, count: Int32, callback: pcap_handler, user: UnsafeMutablePointer<UInt8>?
     ) -> Int32 {
         pcap_dispatch(handle, count, callback, user)
@@ -266,7 +266,7 @@ extension LibPcap {
 
     /// `pcap_inject`: one `send()` of one frame; the bytes written or -1.
     @inline(__always)
-    static func inject(_ handle: OpaquePointer, _ bytes: UnsafeRawPointer, _ length: Int) -> Int32 {
+    package static func inject(_ handle: OpaquePointer, _ bytes: UnsafeRawPointer, _ length: Int) -> Int32 {
         pcap_inject(handle, bytes, length)
     }
 }

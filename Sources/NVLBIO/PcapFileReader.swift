@@ -62,7 +62,7 @@ public struct PcapFileReader: ~Copyable {
         let record = Self.record(header)
         guard record.capturedLength <= capacity else {
             throw PcapError(
-                operation: "read", path: path,
+                kind: .frameTooLarge, operation: "read", path: path,
                 message: "a frame of \(record.capturedLength) bytes does not fit a buffer of \(capacity)")
         }
         buffer.copyMemory(from: bytes, byteCount: record.capturedLength)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NVLBIO
 import NVLBRuntime
+import NVLBTraffic
 
 /// `nvlb gen`: realistic traffic for a configuration (SPEC §8).
 struct GenCommand: ParsableCommand {

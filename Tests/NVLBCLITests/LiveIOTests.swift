@@ -1,5 +1,6 @@
 import Foundation
 import NVLBIO
+import NVLBLabSupport
 import NVLBWire
 import Testing
 
@@ -58,7 +59,29 @@ import Testing
         try ip("-n", namespace, "link", "add", "nv0a", "type", "veth", "peer", "name", "nv0b")
         try ip("-n", namespace, "link", "set", "nv0a", "up")
         try ip("-n", namespace, "link", "set", "nv0b", "up")
+        try waitUntilUp(["nv0a", "nv0b"], in: namespace)
         try body(namespace)
+    }
+
+    /// Waits until each of `interfaces` in `namespace` is operationally up with its qdisc
+    /// attached. `link set up` returns before the kernel's link watcher (a work item,
+    /// late on a loaded machine) brings the carrier up and replaces the `noop` qdisc, which
+    /// drops every frame sent before then; a test that sent at once could lose its frames.
+    /// Polls `ip link show` (a bounded wait on the event, not a fixed delay).
+    static func waitUntilUp(_ interfaces: [String], in namespace: String, seconds: Double = 20) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        for interface in interfaces {
+            while true {
+                let line = try run(["-n", namespace, "-o", "link", "show", "dev", interface])
+                if line.contains(" state UP "), !line.contains(" qdisc noop ") { break }
+                guard Date() < deadline else {
+                    throw LiveIOError(
+                        kind: .other, interface: interface, operation: "ip link show",
+                        message: "not up after \(seconds) s: \(line)")
+                }
+                usleep(1_000)
+            }
+        }
     }
 
     /// Ethertype of the test frames (IEEE local experimental).
@@ -145,7 +168,7 @@ import Testing
             var received: [[UInt8]] = []
             for chunk in stride(from: 0, to: total, by: 64) {
                 Self.send(Array(frames[chunk..<min(total, chunk + 64)]), with: &transmitter)
-                received += try Self.receiveAll(receiver, expected: min(total, chunk + 64) - chunk, seconds: 2)
+                received += try Self.receiveAll(receiver, expected: min(total, chunk + 64) - chunk, seconds: 10)
             }
             #expect(transmitter.counters.framesSent == UInt64(total))
             #expect(transmitter.counters.framesFailed == 0)
@@ -173,7 +196,9 @@ import Testing
 
             let buffers = FrameBuffers(count: 4, slotSize: 1024, headroom: 64)
             var count = 0
-            let deadline = Date().addingTimeInterval(3)
+            // Both frames are on their way once `send` returned (the links are up): wait for
+            // them with a generous bound rather than a tight one a loaded machine can miss.
+            let deadline = Date().addingTimeInterval(20)
             while count < 2, Date() < deadline {
                 count += try capture.receive(
                     into: buffers.slots, startingAt: count, maxFrames: 2 - count, timeoutMilliseconds: 50)
@@ -194,7 +219,7 @@ import Testing
     /// Which of `captures` each frame landed in, keyed by the frame's bytes.
     static func membership(_ captures: borrowing [LiveCaptureBox], expected: Int) throws -> [[UInt8]: Int] {
         var result: [[UInt8]: Int] = [:]
-        let deadline = Date().addingTimeInterval(3)
+        let deadline = Date().addingTimeInterval(10)
         while result.count < expected, Date() < deadline {
             for (index, box) in captures.enumerated() {
                 for frame in try receiveAll(box.capture, expected: 1, seconds: 0.01) { result[frame] = index }
@@ -391,6 +416,9 @@ final class LiveCaptureBox {
         _ = try ip(["-n", dut, "link", "add", "d1", "type", "veth", "peer", "name", "s0", "netns", sink])
         for (namespace, interface) in [(gen, "g0"), (dut, "d0"), (dut, "d1"), (sink, "s0")] {
             _ = try ip(["-n", namespace, "link", "set", interface, "up"])
+        }
+        for (namespace, interface) in [(gen, "g0"), (dut, "d0"), (dut, "d1"), (sink, "s0")] {
+            try LiveIOTests.waitUntilUp([interface], in: namespace)
         }
         // CPUs: the forwarder on `dutCPU`, the generator and the sink's receive processing
         // (RPS) on the other, so that the DUT's CPU is not billed for the sink's kernel work,

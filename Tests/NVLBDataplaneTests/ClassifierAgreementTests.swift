@@ -1,3 +1,4 @@
+import NVLBBalancing
 import NVLBPolicy
 import NVLBTestSupport
 import NVLBWire

@@ -6,20 +6,6 @@ import Testing
 
 // Helpers shared by the behaviour, reload, truncation and property suites.
 
-/// A small deterministic generator (SplitMix64): property tests draw one seed from
-/// PropertyBased and derive everything else from it, so a failing seed reproduces.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 extension Harness {
     /// Runs `frame` with every byte of the worker buffer outside the frame set to `fill`
     /// first: two runs with different fills must agree, or the pipeline read past the frame.

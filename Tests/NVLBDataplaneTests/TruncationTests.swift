@@ -1,3 +1,4 @@
+import NVLBBalancing
 import NVLBDataplane
 import NVLBPolicy
 import NVLBTestSupport

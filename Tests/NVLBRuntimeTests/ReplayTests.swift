@@ -89,6 +89,33 @@ import Testing
         try Self.expectTsharkAgrees(output, frames: 4)
     }
 
+    /// A frame longer than any link nvlb serves (the reader reports it as too large for the
+    /// replay buffer) is counted as `malformed` and skipped; the frames around it are replayed.
+    @Test func aFrameLongerThanTheReplayBufferIsCountedMalformed() throws {
+        let directory = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let input = directory.appendingPathComponent("in.pcap").path
+        let output = directory.appendingPathComponent("out.pcap").path
+        let frames = Self.capture()
+        var writer = try PcapFileWriter(path: input, snapshotLength: 65_535)
+        let tooLong = frames[0] + [UInt8](repeating: 0xA5, count: Replay.maximumFrame + 1 - frames[0].count)
+        for (index, frame) in [frames[0], tooLong, frames[3]].enumerated() {
+            try writer.write(frame, timestamp: PacketTimestamp(seconds: 1_700_000_000, microseconds: UInt32(index)))
+        }
+        try writer.close()
+
+        let snapshot = PolicySnapshot(configuration: TestPolicies.goldenExample())
+        let stats = try Replay.run(snapshot: snapshot, input: input, output: output)
+        #expect(stats.packetsIn == 3)
+        #expect(stats.packetsOut == 1 && stats.answered == 1 && stats.dropped == 1)
+        #expect(stats.drops["malformed"] == 1)
+        var reader = try PcapFileReader(path: output)
+        let written = try reader.readAll().map { try ParsedFrame.parse($0.bytes) }
+        #expect(written.count == 2)
+        #expect(written.first?.gre?.vsid == 5001)
+        #expect(written.last?.arp?.senderIP == Actors.lbPA)
+    }
+
     /// tshark decodes every layer (GRE → inner Ethernet) and validates every checksum.
     static func expectTsharkAgrees(_ path: String, frames: Int) throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tshark") else {

@@ -3,6 +3,7 @@ import NVLBDataplane
 import NVLBIO
 import NVLBPolicy
 import NVLBRuntime
+import NVLBTraffic
 import NVLBTestSupport
 import NVLBWire
 import Testing

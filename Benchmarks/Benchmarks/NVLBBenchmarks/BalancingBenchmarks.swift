@@ -1,6 +1,6 @@
 import Benchmark
 import NVLBBalancing
-import NVLBRuntime
+import NVLBTraffic
 
 /// 65,536 random 64-bit hashes, looked up in turn (a table larger than L1 would be
 /// walked at random by real traffic).

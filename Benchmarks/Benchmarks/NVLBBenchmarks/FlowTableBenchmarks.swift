@@ -1,7 +1,7 @@
 import Benchmark
 import NVLBBalancing
 import NVLBDataplane
-import NVLBRuntime
+import NVLBTraffic
 
 /// The request key of a flow as the classifier hands it to the flow table.
 struct FlowKey {

@@ -1,6 +1,6 @@
 import Benchmark
 import NVLBDataplane
-import NVLBRuntime
+import NVLBTraffic
 import NVLBTestSupport
 import NVLBPolicy
 import NVLBWire

@@ -1,5 +1,5 @@
 import Benchmark
-import NVLBRuntime
+import NVLBTraffic
 import NVLBTestSupport
 import NVLBWire
 

@@ -22,12 +22,15 @@ public enum Replay {
         public var inFlight: Int = 4096
         /// Called now and then with (bytes consumed, total bytes) on the reader thread.
         public var progress: (@Sendable (Int, Int) -> Void)?
-        /// Publishes this many fresh copies of the policy while the replay runs (tests
-        /// of snapshot publication under load).
-        public var republish: Int = 0
+        /// Publishes this many fresh copies of the policy while the replay runs (a test
+        /// hook: snapshot publication under load).
+        package var republish: Int = 0
 
         public init(workers: Int = 1) { self.workers = workers }
     }
+
+    /// Frames per worker batch.
+    static let batchSize = 64
 
     /// Largest frame replayed; longer frames (beyond any configurable MTU) count as `malformed`.
     public static let maximumFrame = 10_240
@@ -93,7 +96,7 @@ public enum Replay {
                 case .success(let value):
                     record = value
                 case .failure(let error):
-                    guard error.operation == "read", error.message.contains("does not fit a buffer") else { throw error }
+                    guard error.kind == .frameTooLarge else { throw error }
                     // A frame longer than any link nvlb serves: counted, not processed.
                     pool.give(slot)
                     readerCounters.packetsIn += 1
@@ -181,10 +184,11 @@ public enum Replay {
         } catch {
             fatalError("nvlb: cannot allocate the flow table of worker \(index): \(error)")
         }
-        let worker = PacketWorker(
+        let io = ReplayWorkerIO(index: index, workers: workers, pool: pool, rings: rings)
+        let worker = WorkerLoop(
             index: index, workers: workers,
-            dataplane: DataplaneWorker(flows: FlowTable(memory: memory.baseAddress, capacity: capacity, zeroed: true)), pool: pool,
-            rings: rings)
+            dataplane: DataplaneWorker(flows: FlowTable(memory: memory.baseAddress, capacity: capacity, zeroed: true)),
+            io: io, batchSize: batchSize)
         worker.run(publisher: publisher, quiescence: quiescence, stop: stop.value)
         let counters = worker.dataplane.counters.snapshot()
         results.withLock { $0.append(counters) }
@@ -192,10 +196,4 @@ public enum Replay {
         withExtendedLifetime(worker) {}
         _ = consume memory
     }
-}
-
-/// A stop request shared by a controller and its workers.
-public final class StopFlag: Sendable {
-    public let value = Atomic<Bool>(false)
-    public init() {}
 }

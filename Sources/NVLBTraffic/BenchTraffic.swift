@@ -1,11 +1,11 @@
 import NVLBBalancing
-import NVLBDataplane
 import NVLBPolicy
 import NVLBWire
 
 /// Prebuilt frames for `nvlb bench`: for each of N flows a client packet to a VIP
 /// and the DIP's answer as its Hyper-V host sends it, assigned to the worker that
-/// owns the flow (so the timed loop measures the data plane, not hand-offs).
+/// owns the flow (so the timed loop measures the data plane, not hand-offs). The
+/// caller says which worker owns a flow hash (the runtime's steering function).
 ///
 /// Flows cycle over every (frontend × rule) of the policy; external clients come
 /// from 198.18.0.0/15, internal clients are the lookup records of the frontend's
@@ -22,7 +22,9 @@ public struct BenchTraffic: ~Copyable {
     /// Flows that have a DIP (all, unless every DIP of some rule has weight 0).
     public let flows: Int
 
-    public init(snapshot s: PolicySnapshot, flows: Int, workers: Int) {
+    /// Builds the frames of `flows` flows for `workers` workers; `owner` maps a flow hash
+    /// (`FlowHasher.flowHash` over protocol, client IP and client port) to its worker.
+    public init(snapshot s: PolicySnapshot, flows: Int, workers: Int, owner: (UInt32) -> Int) {
         var perWorker = [[[UInt8]]](repeating: [], count: workers)
         var requests = [[[UInt8]]](repeating: [], count: workers)
         var replies = [[[UInt8]]](repeating: [], count: workers)
@@ -91,10 +93,9 @@ public struct BenchTraffic: ~Copyable {
                 inner: replyInner, outerSourceMAC: Self.hostMAC(dipRecord.pa), outerDestinationMAC: underlayMAC,
                 outerSource: IPv4Address(rawValue: dipRecord.pa), outerDestination: underlayPA, vsid: dip.vsid,
                 flowID: UInt8(truncatingIfNeeded: generator.next()))
-            let owner = Steering.owner(
-                hash: s.hasher.flowHash(protocolNumber: proto, clientIP: clientIP, clientPort: clientPort), workers: workers)
-            requests[owner].append(request)
-            replies[owner].append(reply)
+            let worker = owner(s.hasher.flowHash(protocolNumber: proto, clientIP: clientIP, clientPort: clientPort))
+            requests[worker].append(request)
+            replies[worker].append(reply)
             made += 1
         }
         // Requests and replies of different flows alternate, each sequence shuffled, so

@@ -1,6 +1,8 @@
 // Application payloads of generated flows: what a real client and server of the rule's
 // port would put on the wire, sized realistically (small requests, bigger responses).
 
+import NVLBBalancing
+
 /// The application protocol a flow speaks, chosen from the rule's ports.
 enum ApplicationProtocol: Sendable {
     /// HTTP/1.1: text requests (GET with headers and a cookie), `200 OK` responses with an

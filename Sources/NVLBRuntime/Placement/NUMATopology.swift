@@ -147,11 +147,13 @@ public enum InterfaceNUMANode: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Reads `SYSFS/class/net/NAME/device/numa_node`. One or two small file reads.
-    /// - Parameters:
-    ///   - interface: the interface name, e.g. `eth0`.
-    ///   - sysfsRoot: where sysfs is mounted; tests point it at a fake tree.
-    public static func of(interface: String, sysfsRoot: String = "/sys") -> InterfaceNUMANode {
+    /// Reads `/sys/class/net/NAME/device/numa_node` of `interface` (e.g. `eth0`). One or
+    /// two small file reads.
+    public static func of(interface: String) -> InterfaceNUMANode { of(interface: interface, sysfsRoot: "/sys") }
+
+    /// As ``of(interface:)`` with sysfs mounted at `sysfsRoot` (a test hook: tests point it
+    /// at a fake tree).
+    package static func of(interface: String, sysfsRoot: String) -> InterfaceNUMANode {
         guard !interface.isEmpty, interface != ".", interface != "..", !interface.contains("/") else {
             return .unknown(reason: "invalid interface name \"\(interface)\"")
         }

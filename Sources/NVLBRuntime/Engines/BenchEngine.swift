@@ -2,6 +2,7 @@ import CNVLBShims
 import Foundation
 import NVLBDataplane
 import NVLBPolicy
+import NVLBTraffic
 import Synchronization
 #if canImport(Glibc)
     import Glibc
@@ -10,7 +11,7 @@ import Synchronization
 /// `nvlb bench` (SPEC §8): in-memory throughput of the data plane. Each pinned
 /// worker loops over its prebuilt frames (half client requests, half DIP replies of
 /// N concurrent flows), copying each batch into receive buffers behind the headroom
-/// (as a receive path would) and processing it. A copy-only pass over the same
+/// (as a receive path would) and running the worker loop over it. A copy-only pass over the same
 /// frames, in the same run, is the baseline. No I/O in the timed loops.
 public enum Bench {
     public struct Options: Sendable {
@@ -69,7 +70,9 @@ public enum Bench {
     public static func run(snapshot: PolicySnapshot, options: Options, log: @Sendable (String) -> Void) throws -> Result {
         let workers = max(1, options.workers)
         let setupStart = nvlb_monotonic_nanoseconds()
-        let traffic = BenchTraffic(snapshot: snapshot, flows: options.flows, workers: workers)
+        let traffic = BenchTraffic(snapshot: snapshot, flows: options.flows, workers: workers) { hash in
+            Steering.owner(hash: hash, workers: workers)
+        }
         log("prebuilt \(traffic.counts.reduce(0, +)) frames of \(traffic.flows) flows in \(String(format: "%.1f", Double(nvlb_monotonic_nanoseconds() - setupStart) / 1e9)) s")
         // Tables at most half full: the configured capacity, or more for big runs.
         let perWorker = traffic.counts.max() ?? 0
@@ -89,6 +92,7 @@ public enum Bench {
             threads.append(
                 try WorkerThread.start(index: index, cpu: options.pinWorkers ? slot.cpu : nil) {
                     let result = Self.worker(
+                        index: index, workers: workers,
                         frames: UnsafeMutableRawPointer(bitPattern: records[index])!, lengths: lengths[index],
                         node: slot.node, capacity: capacity, snapshot: snapshot, seconds: options.seconds,
                         copySeconds: copySeconds, barrier: barrier)
@@ -109,67 +113,36 @@ public enum Bench {
     }
 
     static func worker(
-        frames: UnsafeMutableRawPointer, lengths: [UInt16], node: Int32, capacity: Int, snapshot: PolicySnapshot,
-        seconds: Double, copySeconds: Double, barrier: Barrier
+        index: Int, workers: Int, frames: UnsafeMutableRawPointer, lengths: [UInt16], node: Int32, capacity: Int,
+        snapshot: PolicySnapshot, seconds: Double, copySeconds: Double, barrier: Barrier
     ) -> WorkerFigures {
         var result = WorkerFigures()
         result.cpu = nvlb_current_cpu()
         let count = lengths.count
-        let slotSize = Packet.headroom + BenchTraffic.recordSize
-        let buffers = UnsafeMutableRawPointer.allocate(byteCount: batch * slotSize, alignment: 64)
-        let packets = UnsafeMutablePointer<Packet>.allocate(capacity: batch)
-        let verdicts = UnsafeMutablePointer<Verdict>.allocate(capacity: batch)
-        defer {
-            buffers.deallocate()
-            packets.deallocate()
-            verdicts.deallocate()
-        }
         let memory: NUMABuffer
         do {
             memory = try NUMABuffer(byteCount: FlowTable.byteCount(capacity: capacity), node: node)
         } catch {
             fatalError("nvlb bench: cannot allocate a flow table of \(capacity) slots: \(error)")
         }
-        var dataplane = DataplaneWorker(flows: FlowTable(memory: memory.baseAddress, capacity: capacity, zeroed: true))
-        let lengthTable = lengths.withUnsafeBufferPointer { pointer -> UnsafeMutablePointer<UInt16> in
-            let copy = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, pointer.count))
-            if let base = pointer.baseAddress { copy.initialize(from: base, count: pointer.count) }
-            return copy
-        }
-        defer { lengthTable.deallocate() }
-
-        // Copies the next batch of frames into the receive buffers; returns its size.
-        var cursor = 0
-        func load() -> Int {
-            let n = min(batch, count)
-            for i in 0..<n {
-                let length = Int(lengthTable[cursor])
-                // Whole 128-byte records: a fixed-size copy the compiler turns into a few
-                // vector moves (a receive path copies whole cache lines the same way).
-                (buffers + i &* slotSize + Packet.headroom).copyMemory(
-                    from: frames + cursor &* BenchTraffic.recordSize, byteCount: BenchTraffic.recordSize)
-                packets[i] = Packet(base: buffers + i &* slotSize, start: Packet.headroom, length: length)
-                cursor &+= 1
-                if cursor == count { cursor = 0 }
-            }
-            return n
-        }
+        let io = BenchWorkerIO(frames: frames, lengths: lengths)
+        let loop = WorkerLoop(
+            index: index, workers: workers,
+            dataplane: DataplaneWorker(flows: FlowTable(memory: memory.baseAddress, capacity: capacity, zeroed: true)),
+            io: io, batchSize: batch)
         let clockBase: UInt32 = 1_000
+        io.clock = clockBase
 
         // Warm-up: every flow seen once in both directions (the flow table holds N flows).
         if count > 0 {
             for _ in 0..<2 {
                 var done = 0
-                while done < count {
-                    let n = load()
-                    dataplane.processBatch(packets, count: n, verdicts: verdicts, snapshot: snapshot, now: clockBase)
-                    done += n
-                }
+                while done < count { done += loop.poll(snapshot) }
             }
         }
-        let warmDrops = dataplane.counters.snapshot().dropped
+        let warmDrops = loop.dataplane.counters.snapshot().dropped
 
-        // Copy-only pass.
+        // Copy-only pass: the receive step alone.
         barrier.wait()
         if count > 0 {
             let start = nvlb_monotonic_nanoseconds()
@@ -179,8 +152,8 @@ public enum Bench {
             var now = start
             while now < end {
                 for _ in 0..<16 {
-                    let n = load()
-                    sink &+= packets[n - 1].length
+                    let n = io.receive(from: 0, into: loop.packets, tokens: loop.tokens, max: batch)
+                    sink &+= loop.packets[n - 1].length
                     packetsDone &+= UInt64(n)
                 }
                 now = nvlb_monotonic_nanoseconds()
@@ -190,7 +163,7 @@ public enum Bench {
             if sink == -1 { print(sink) }
         }
 
-        // Data plane pass.
+        // Data plane pass: the worker loop.
         barrier.wait()
         if count > 0 {
             let start = nvlb_monotonic_nanoseconds()
@@ -199,41 +172,90 @@ public enum Bench {
             var packetsDone: UInt64 = 0
             var now = start
             while now < end {
-                let clock = clockBase &+ UInt32(truncatingIfNeeded: (now &- start) / 1_000_000_000)
-                for _ in 0..<16 {
-                    let n = load()
-                    dataplane.processBatch(packets, count: n, verdicts: verdicts, snapshot: snapshot, now: clock)
-                    packetsDone &+= UInt64(n)
-                }
+                io.clock = clockBase &+ UInt32(truncatingIfNeeded: (now &- start) / 1_000_000_000)
+                for _ in 0..<16 { packetsDone &+= UInt64(loop.poll(snapshot)) }
                 now = nvlb_monotonic_nanoseconds()
             }
             result.cpuNanoseconds = nvlb_thread_cpu_nanoseconds() - cpuStart
             result.packets = packetsDone
             result.seconds = Double(now - start) / 1e9
         }
-        result.drops = dataplane.counters.snapshot().dropped - warmDrops
-        _ = consume dataplane
+        result.drops = loop.dataplane.counters.snapshot().dropped - warmDrops
+        // The loop (whose flow table lives in `memory`) goes before the memory.
+        withExtendedLifetime(loop) {}
         _ = consume memory
         return result
     }
 }
 
-/// A reusable spinning barrier for a fixed number of threads (start lines of
-/// benchmark phases; not for the packet path).
-public final class Barrier: Sendable {
-    let parties: Int
-    let arrived = Atomic<Int>(0)
-    let generation = Atomic<Int>(0)
+/// A bench worker's I/O for the worker loop: "receives" its prebuilt frames round-robin,
+/// copying each batch into receive buffers behind the headroom as a receive path would,
+/// and discards what the data plane sends. Frames are prebuilt for the worker that owns
+/// their flow, so nothing is handed over.
+final class BenchWorkerIO: WorkerIO {
+    typealias Token = NoToken
+    let frames: UnsafeMutableRawPointer
+    let lengths: UnsafeMutablePointer<UInt16>
+    let count: Int
+    let slotSize = Packet.headroom + BenchTraffic.recordSize
+    let buffers: UnsafeMutableRawPointer
+    var cursor = 0
+    /// The flow clock (seconds), set by the timed loop.
+    var clock: UInt32 = 0
 
-    public init(parties: Int) { self.parties = parties }
-
-    public func wait() {
-        let current = generation.load(ordering: .acquiring)
-        if arrived.add(1, ordering: .acquiringAndReleasing).newValue == parties {
-            arrived.store(0, ordering: .relaxed)
-            generation.add(1, ordering: .releasing)
-        } else {
-            while generation.load(ordering: .acquiring) == current { sched_yield() }
-        }
+    init(frames: UnsafeMutableRawPointer, lengths: [UInt16]) {
+        self.frames = frames
+        count = lengths.count
+        let table = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, lengths.count))
+        lengths.withUnsafeBufferPointer { if let base = $0.baseAddress { table.initialize(from: base, count: $0.count) } }
+        self.lengths = table
+        buffers = .allocate(byteCount: DataplaneWorker.maximumBatch * slotSize, alignment: 64)
     }
+
+    deinit {
+        lengths.deallocate()
+        buffers.deallocate()
+    }
+
+    var receiveSources: Int { 1 }
+
+    /// Copies the next batch of frames into the receive buffers.
+    @inline(__always)
+    func receive(from source: Int, into packets: UnsafeMutablePointer<Packet>, tokens: UnsafeMutablePointer<NoToken>, max: Int)
+        -> Int
+    {
+        let n = min(max, count)
+        for i in 0..<n {
+            let length = Int(lengths[cursor])
+            // Whole 128-byte records: a fixed-size copy the compiler turns into a few
+            // vector moves (a receive path copies whole cache lines the same way).
+            (buffers + i &* slotSize + Packet.headroom).copyMemory(
+                from: frames + cursor &* BenchTraffic.recordSize, byteCount: BenchTraffic.recordSize)
+            packets[i] = Packet(base: buffers + i &* slotSize, start: Packet.headroom, length: length)
+            cursor &+= 1
+            if cursor == count { cursor = 0 }
+        }
+        return n
+    }
+
+    @inline(__always)
+    func receiveHandoffs(
+        from worker: Int, into packets: UnsafeMutablePointer<Packet>, tokens: UnsafeMutablePointer<NoToken>, max: Int
+    ) -> Int { 0 }
+
+    @inline(__always)
+    func handOff(_ packet: Packet, token: NoToken, to owner: Int) -> Bool { false }
+
+    @inline(__always)
+    func intercept(_ packet: Packet, from source: Int, dataplane: inout DataplaneWorker) -> Bool { false }
+
+    @inline(__always)
+    func flowClock(_ tokens: UnsafeMutablePointer<NoToken>, count: Int) -> UInt32 { clock }
+
+    @inline(__always)
+    func transmit(
+        _ packets: UnsafeMutablePointer<Packet>, verdicts: UnsafeMutablePointer<Verdict>,
+        tokens: UnsafeMutablePointer<NoToken>, count: Int, receivedFrom source: Int?,
+        fragments: borrowing FragmentBuffer
+    ) {}
 }

@@ -1,3 +1,5 @@
+import NVLBIO
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)

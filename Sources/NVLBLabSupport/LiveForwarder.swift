@@ -1,5 +1,6 @@
 import CNVLBShims
 import CPcap
+import NVLBIO
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,0 +1,158 @@
+import CNVLBShims
+import Foundation
+import Logging
+import NVLBDataplane
+import NVLBIO
+import NVLBPolicy
+import NVLBWire
+import Synchronization
+
+/// `nvlb run` (SPEC §6, §8): workers pinned to CPUs of the NIC's NUMA node, each with
+/// its own libpcap capture of the underlay (and external) interface in one
+/// `PACKET_FANOUT` group, its own batched transmitters, flow table and counters.
+/// Frames the kernel spreads to a worker that does not own their flow are copied to
+/// the owner through a lock-free SPSC ring. The policy is published by one pointer
+/// swap (`reload`); workers pick it up between batches. This file is the engine
+/// (start, reload, stop, counters); `LiveWorker.swift` is a worker's side: its links,
+/// its I/O for the shared ``WorkerLoop`` and the passes around it.
+public final class LiveEngine: @unchecked Sendable {
+    public let configuration: PolicyConfiguration
+    public let placement: WorkerPlacement
+    let logger: Logger
+    let quiescence: QuiescentState
+    let publisher: SnapshotPublisher<PolicySnapshot>
+    let stopFlag = StopFlag()
+    /// `handoffs[owner][source]`.
+    let handoffs: [[FrameHandoff]]
+    /// `neighborUpdates[destination][source]`: what one worker learned from ARP, for the
+    /// others (ARP frames reach one fanout member only).
+    let neighborUpdates: [[SPSCRing<NeighborMessage>]]
+    /// Latest counters of each worker (copied by the worker about once a second).
+    let latest: Mutex<[CounterSnapshot]>
+    let extra: Mutex<[WorkerIOCounters]>
+    let failures = Mutex<[String]>([])
+    /// Probe replies of each worker, for the prober (docs/health.md).
+    public let probeReplies: [ProbeReplyQueue]
+    /// The DIPs probes found down, applied to every policy published (docs/health.md).
+    let health = Mutex(HealthState.allUp)
+    var threads: [WorkerThread] = []
+
+    /// Frames per receive batch.
+    public static let batch = 64
+    /// Largest frame received (a 9,216-byte MTU frame fits).
+    public static let frameCapacity = 9_600
+
+    /// I/O figures of a worker, besides the data plane counters.
+    public struct WorkerIOCounters: Sendable, Equatable {
+        public var transmitted: UInt64 = 0
+        public var transmitFailures: UInt64 = 0
+        public var handoffOverflows: UInt64 = 0
+        public var truncated: UInt64 = 0
+        public var kernelDrops: UInt64 = 0
+    }
+
+    /// Plans placement and checks that the interfaces can be captured (a clear error
+    /// for a missing interface or a lack of permission), without starting workers.
+    public init(configuration: PolicyConfiguration, workers: Int?, logger: Logger) throws {
+        guard let underlay = configuration.underlay.interface else {
+            throw LiveEngineError("underlay.interface is required for nvlb run")
+        }
+        self.configuration = configuration
+        self.logger = logger
+        let count = workers.map { WorkerCount.count($0) } ?? WorkerCount(configuration.balancer.workers)
+        placement = WorkerPlacement.plan(workers: count, interface: underlay)
+        let n = placement.slots.count
+        quiescence = QuiescentState(workerCount: n)
+        publisher = SnapshotPublisher(initial: PolicySnapshot(configuration: configuration), quiescentState: quiescence)
+        // 4,096 frames of up to 1,984 bytes per pair of workers (8 MiB): room for bursts
+        // of standard frames; a longer frame, or one that finds the ring full, is finished
+        // by the worker that received it (stateless-equivalent: Maglev picks the same DIP)
+        // and counted as a hand-off overflow.
+        handoffs = (0..<n).map { _ in
+            (0..<n).map { _ in FrameHandoff(capacity: 4096, batch: Self.batch, frameCapacity: 1984) }
+        }
+        neighborUpdates = (0..<n).map { _ in (0..<n).map { _ in SPSCRing(capacity: 256) } }
+        probeReplies = (0..<n).map { _ in ProbeReplyQueue() }
+        latest = Mutex([CounterSnapshot](repeating: CounterSnapshot(), count: n))
+        extra = Mutex([WorkerIOCounters](repeating: WorkerIOCounters(), count: n))
+        for interface in Set([underlay, configuration.external?.interface].compactMap { $0 }) {
+            do {
+                _ = try LiveCapture(interface: interface, options: .init())
+            } catch {
+                throw LiveEngineError("cannot capture on \(interface): \(error)")
+            }
+        }
+    }
+
+    /// Starts the workers. Throws when a worker cannot open its capture or transmitter.
+    public func start() throws {
+        placement.log(to: logger)
+        let fanoutGroup = UInt16(truncatingIfNeeded: getpid())
+        let started = Barrier(parties: placement.slots.count + 1)
+        for slot in placement.slots {
+            let thread = try WorkerThread.start(index: slot.index, cpu: slot.cpu) { [self] in
+                run(slot: slot, fanoutGroup: fanoutGroup, started: started)
+            }
+            if case .failed = thread.pinning { logger.warning("worker \(slot.index): \(thread.pinning)") }
+            threads.append(thread)
+        }
+        started.wait()
+        let problems = failures.withLock { $0 }
+        if !problems.isEmpty {
+            stop()
+            throw LiveEngineError(problems.joined(separator: "; "))
+        }
+    }
+
+    /// Publishes a new policy: workers use it from their next batch; the old one is
+    /// freed after every worker passed a quiescent point. Never blocks the workers.
+    public func reload(_ configuration: PolicyConfiguration) {
+        health.withLock { health in
+            _ = publisher.publish(PolicySnapshot(configuration: configuration, health: health))
+        }
+    }
+
+    /// Publishes the current configuration with new probe results (docs/health.md);
+    /// returns the snapshot published.
+    @discardableResult
+    public func publish(health new: HealthState) -> PolicySnapshot {
+        health.withLock { health in
+            health = new
+            let snapshot = PolicySnapshot(configuration: publisher.snapshot().configuration, health: new)
+            _ = publisher.publish(snapshot)
+            return snapshot
+        }
+    }
+
+    /// The current policy's configuration.
+    public var currentConfiguration: PolicyConfiguration { publisher.snapshot().configuration }
+
+    /// Stops and joins the workers.
+    public func stop() {
+        stopFlag.value.store(true, ordering: .releasing)
+        for thread in threads { thread.join() }
+        threads.removeAll()
+        publisher.synchronize(timeout: .seconds(1))
+    }
+
+    /// Counters summed over workers (as of each worker's last copy, ≤ 1 s old).
+    public func counters() -> (dataplane: CounterSnapshot, io: WorkerIOCounters) {
+        let dataplane = latest.withLock { $0.reduce(CounterSnapshot(), +) }
+        let io = extra.withLock { list in
+            list.reduce(into: WorkerIOCounters()) { sum, w in
+                sum.transmitted += w.transmitted
+                sum.transmitFailures += w.transmitFailures
+                sum.handoffOverflows += w.handoffOverflows
+                sum.truncated += w.truncated
+                sum.kernelDrops += w.kernelDrops
+            }
+        }
+        return (dataplane, io)
+    }
+}
+
+/// A start-up or run-time failure of the live engine, with its reason.
+public struct LiveEngineError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

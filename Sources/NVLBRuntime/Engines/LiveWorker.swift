@@ -1,0 +1,309 @@
+import CNVLBShims
+import Logging
+import NVLBDataplane
+import NVLBIO
+import NVLBPolicy
+import NVLBWire
+import Synchronization
+
+/// A neighbour learned by one worker, for the others.
+@frozen
+public struct NeighborMessage: BitwiseCopyable, Sendable {
+    public var address: UInt32
+    public var mac: UInt64
+    public var create: Bool
+}
+
+extension LiveEngine {
+    /// The body of worker `slot.index`: opens its captures and transmitters (reporting a
+    /// failure through `failures` before the start barrier), then runs the worker loop
+    /// until `stop`. Between passes: neighbour updates from the other workers, ARP
+    /// requests, a quiescent point, counters copied out about twice a second, and an idle
+    /// wait in `poll` (offline, so a reload never waits for an idle worker).
+    func run(slot: WorkerSlot, fanoutGroup: UInt16, started: Barrier) {
+        let index = slot.index
+        let workers = placement.slots.count
+        let batch = Self.batch
+        var links: [Link] = []
+        var flowMemory: NUMABuffer? = nil
+        do {
+            let underlayName = configuration.underlay.interface!
+            var options = LiveCapture.Options(fanout: PacketFanout(groupID: fanoutGroup, mode: .hash))
+            options.snapshotLength = Self.frameCapacity
+            links.append(
+                Link(
+                    port: .underlay, capture: try LiveCapture(interface: underlayName, options: options),
+                    transmitter: try BatchTransmitter(interface: underlayName, capacity: 2 * batch)))
+            if let external = configuration.external?.interface, external != underlayName {
+                var externalOptions = options
+                externalOptions.fanout = PacketFanout(groupID: fanoutGroup ^ 0x8000, mode: .hash)
+                links.append(
+                    Link(
+                        port: .external, capture: try LiveCapture(interface: external, options: externalOptions),
+                        transmitter: try BatchTransmitter(interface: external, capacity: 2 * batch)))
+            }
+            flowMemory = try NUMABuffer(
+                byteCount: FlowTable.byteCount(capacity: configuration.balancer.flowTableCapacity), node: slot.node)
+        } catch {
+            failures.withLock { $0.append("worker \(index): \(error)") }
+            started.wait()
+            return
+        }
+        started.wait()
+        let memory = flowMemory.take()!
+        var dataplane = DataplaneWorker(
+            flows: FlowTable(memory: memory.baseAddress, capacity: configuration.balancer.flowTableCapacity, zeroed: true))
+        dataplane.resolvesNeighbors = true
+        dataplane.probeReplies = probeReplies[index]
+        let io = LinkIO(
+            index: index, workers: workers, links: links, handoffs: handoffs, neighborUpdates: neighborUpdates,
+            batch: batch, ownAddress: configuration.underlay.address, ownMAC: configuration.underlay.mac, logger: logger)
+        let loop = WorkerLoop(index: index, workers: workers, dataplane: dataplane, io: io, batchSize: batch)
+        var lastReport: UInt64 = 0
+
+        quiescence.online(worker: index)
+        while !stopFlag.value.load(ordering: .acquiring) {
+            io.beginPass(&loop.dataplane)
+            let moved = publisher.current()._withUnsafeGuaranteedRef { policy in loop.poll(policy) }
+            io.endPass(&loop.dataplane)
+            quiescence.quiesce(worker: index)
+
+            let clock = nvlb_monotonic_nanoseconds()
+            if clock &- lastReport > 500_000_000 {
+                lastReport = clock
+                report(worker: index, loop: loop)
+            }
+            if moved == 0 {
+                quiescence.offline(worker: index)
+                io.idle()
+                quiescence.online(worker: index)
+            }
+        }
+        quiescence.offline(worker: index)
+        report(worker: index, loop: loop)
+        // The loop (whose flow table lives in `memory`) goes before the memory.
+        withExtendedLifetime(loop) {}
+        _ = consume memory
+    }
+
+    /// Copies a worker's counters where ``counters()`` reads them.
+    func report(worker index: Int, loop: WorkerLoop<LinkIO>) {
+        let snapshot = loop.dataplane.counters.snapshot()
+        let figures = loop.io.refreshCounters()
+        latest.withLock { $0[index] = snapshot }
+        extra.withLock { $0[index] = figures }
+    }
+
+    /// One interface as a worker sees it: its capture and its transmitter.
+    final class Link {
+        let port: NVLBDataplane.Port
+        let capture: LiveCapture
+        var transmitter: BatchTransmitter
+        init(port: NVLBDataplane.Port, capture: consuming LiveCapture, transmitter: consuming BatchTransmitter) {
+            self.port = port
+            self.capture = capture
+            self.transmitter = transmitter
+        }
+    }
+
+    /// A live worker's I/O for the worker loop (docs/operations.md "Workers and NUMA"):
+    /// libpcap captures of its `PACKET_FANOUT` members in, batched transmitters out, frame
+    /// hand-offs to and from the other workers, ARP learning shared through neighbour rings.
+    final class LinkIO: WorkerIO {
+        typealias Token = NoToken
+        let index: Int
+        let workers: Int
+        let links: [Link]
+        let underlay: Link
+        let external: Link
+        /// `handoffs[owner][source]`.
+        let handoffs: [[FrameHandoff]]
+        /// `neighborUpdates[destination][source]`.
+        let neighborUpdates: [[SPSCRing<NeighborMessage>]]
+        let rx: FrameBuffers
+        let received: UnsafeMutablePointer<FrameHandoff.Descriptor>
+        let requests: UnsafeMutableRawPointer
+        let ownAddress: UInt32
+        let ownMAC: UInt64
+        let logger: Logger
+        /// Flow clock of the current pass, in seconds.
+        var now: UInt32 = 0
+        var counters = WorkerIOCounters()
+
+        init(
+            index: Int, workers: Int, links: [Link], handoffs: [[FrameHandoff]],
+            neighborUpdates: [[SPSCRing<NeighborMessage>]], batch: Int, ownAddress: IPv4Address, ownMAC: MACAddress,
+            logger: Logger
+        ) {
+            self.index = index
+            self.workers = workers
+            self.links = links
+            underlay = links[0]
+            external = links.count > 1 ? links[1] : links[0]
+            self.handoffs = handoffs
+            self.neighborUpdates = neighborUpdates
+            rx = FrameBuffers(count: batch, slotSize: 64 + LiveEngine.frameCapacity + 64, headroom: Packet.headroom)
+            received = .allocate(capacity: batch)
+            requests = .allocate(byteCount: DataplaneWorker.arpQueueCapacity * 64, alignment: 64)
+            self.ownAddress = ownAddress.rawValue
+            self.ownMAC = ownMAC.rawValue
+            self.logger = logger
+        }
+
+        deinit {
+            received.deallocate()
+            requests.deallocate()
+        }
+
+        var receiveSources: Int { links.count }
+
+        @inline(__always)
+        func receive(
+            from source: Int, into packets: UnsafeMutablePointer<Packet>, tokens: UnsafeMutablePointer<NoToken>, max: Int
+        ) -> Int {
+            let link = links[source]
+            let n: Int
+            do {
+                n = try link.capture.read(into: rx.slots, startingAt: 0, maxFrames: max)
+            } catch {
+                logger.error("worker \(index): receive on \(link.capture.interface) failed: \(error)")
+                return 0
+            }
+            for i in 0..<n {
+                packets[i] = Packet(base: rx.slots.slot(i), start: Packet.headroom, length: rx.slots.lengths[i])
+            }
+            return n
+        }
+
+        @inline(__always)
+        func receiveHandoffs(
+            from worker: Int, into packets: UnsafeMutablePointer<Packet>, tokens: UnsafeMutablePointer<NoToken>, max: Int
+        ) -> Int {
+            let handoff = handoffs[index][worker]
+            let n = handoff.receive(into: received, max: max)
+            for i in 0..<n {
+                packets[i] = Packet(base: handoff.cell(received[i]), start: Packet.headroom, length: Int(received[i].length))
+            }
+            return n
+        }
+
+        /// Copies the frame to the owner's ring; a frame too long for a cell, or one that
+        /// finds the ring full, stays here (Maglev picks the same DIP) and is counted.
+        @inline(__always)
+        func handOff(_ packet: Packet, token: NoToken, to owner: Int) -> Bool {
+            if handoffs[owner][index].send(packet.bytes, length: packet.length) { return true }
+            counters.handoffOverflows &+= 1
+            return false
+        }
+
+        /// Learns from every ARP frame on the underlay and tells the other workers (ARP
+        /// frames reach one fanout member only); an ARP reply to nvlb ends here, answered.
+        @inline(__always)
+        func intercept(_ packet: Packet, from source: Int, dataplane: inout DataplaneWorker) -> Bool {
+            guard source == 0, packet.length >= 42,
+                packet.bytes.loadUnaligned(fromByteOffset: 12, as: UInt16.self) == UInt16(0x0806).bigEndian
+            else { return false }
+            if let update = dataplane.neighbors.learn(
+                arpFrame: packet.bytes, length: packet.length, ownAddress: IPv4Address(rawValue: ownAddress),
+                now: dataplane.clockMilliseconds)
+            {
+                let message = NeighborMessage(address: update.address.rawValue, mac: update.mac.rawValue, create: update.create)
+                for other in 0..<workers where other != index {
+                    _ = neighborUpdates[other][index].enqueue(message)
+                }
+            }
+            guard packet.bytes.loadUnaligned(fromByteOffset: 20, as: UInt16.self) == UInt16(2).bigEndian else {
+                return false
+            }
+            dataplane.counters.received()
+            dataplane.counters.answered()
+            return true
+        }
+
+        @inline(__always)
+        func flowClock(_ tokens: UnsafeMutablePointer<NoToken>, count: Int) -> UInt32 { now }
+
+        @inline(__always)
+        func transmit(
+            _ packets: UnsafeMutablePointer<Packet>, verdicts: UnsafeMutablePointer<Verdict>,
+            tokens: UnsafeMutablePointer<NoToken>, count: Int, receivedFrom source: Int?,
+            fragments: borrowing FragmentBuffer
+        ) {
+            var fragmented = false
+            for i in 0..<count {
+                guard let port = verdicts[i].egress else { continue }
+                let link = port == .underlay ? underlay : external
+                link.transmitter.append(packets[i].bytes, length: packets[i].length)
+                if case .forwardFragments(_, let first, let extra) = verdicts[i] {
+                    for index in Int(first)..<(Int(first) + Int(extra)) {
+                        let fragment = fragments.frame(index)
+                        link.transmitter.append(fragment.bytes, length: fragment.length)
+                    }
+                    fragmented = true
+                }
+            }
+            // The receive slots are reused by the next read, and fragments live in the
+            // worker's buffer until its next batch: send them now. (Frames handed over stay
+            // valid until the next pass; they leave with the end-of-pass flush.)
+            if source != nil || fragmented { flush() }
+        }
+
+        func flush() {
+            for link in links { counters.transmitted &+= UInt64(link.transmitter.flush()) }
+        }
+
+        /// Start of a pass: the clocks, and what the other workers learned from ARP.
+        func beginPass(_ dataplane: inout DataplaneWorker) {
+            let nanoseconds = nvlb_monotonic_nanoseconds()
+            now = UInt32(truncatingIfNeeded: nanoseconds / 1_000_000_000)
+            dataplane.clockMilliseconds = nanoseconds / 1_000_000
+            for source in 0..<workers where source != index {
+                while let message = neighborUpdates[index][source].dequeue() {
+                    dataplane.neighbors.apply(
+                        NeighborUpdate(
+                            address: IPv4Address(rawValue: message.address), mac: MACAddress(rawValue: message.mac),
+                            create: message.create),
+                        now: dataplane.clockMilliseconds)
+                }
+            }
+        }
+
+        /// End of a pass: ARP requests the pipeline asked for (next hops without a MAC
+        /// yet), then everything queued leaves.
+        func endPass(_ dataplane: inout DataplaneWorker) {
+            var i = 0
+            let mac = MACAddress(rawValue: ownMAC)
+            let address = IPv4Address(rawValue: ownAddress)
+            dataplane.drainARPRequests { target in
+                let buffer = requests + i &* 64
+                let length = NeighborCache.writeRequest(for: target, sourceMAC: mac, sourceAddress: address, into: buffer)
+                underlay.transmitter.append(buffer, length: length)
+                i &+= 1
+            }
+            flush()
+        }
+
+        /// The I/O counters as of now (transmit failures, truncations and kernel drops
+        /// read from the sockets).
+        func refreshCounters() -> WorkerIOCounters {
+            var failures: UInt64 = 0
+            var kernelDrops: UInt64 = 0
+            var truncated: UInt64 = 0
+            for link in links {
+                failures += link.transmitter.counters.framesFailed
+                truncated += UInt64(link.capture.truncatedFrames)
+                if let s = link.capture.statistics() { kernelDrops += s.droppedByKernel }
+            }
+            counters.transmitFailures = failures
+            counters.kernelDrops = kernelDrops
+            counters.truncated = truncated
+            return counters
+        }
+
+        /// Idle: sleep in poll until a frame arrives or a millisecond passes.
+        func idle() {
+            _ = try? links[0].capture.wait(timeoutMilliseconds: links.count > 1 ? 0 : 1)
+            if links.count > 1 { _ = try? links[1].capture.wait(timeoutMilliseconds: 1) }
+        }
+    }
+}
