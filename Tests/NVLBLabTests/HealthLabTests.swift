@@ -207,7 +207,8 @@ final class SlowDownload {
 
     init(lab: Lab, url: String) throws {
         self.lab = lab
-        outputPath = lab.runDirectory.appendingPathComponent("slow-download.out").path
+        // A .log: lab/down.sh removes the run directory's logs (and then the directory).
+        outputPath = lab.runDirectory.appendingPathComponent("slow-download.log").path
         let output = open(outputPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard output >= 0 else { throw LabError("cannot create \(outputPath)") }
         defer { close(output) }
