@@ -82,17 +82,17 @@ extension LabSuites {
             let downLine = "DIP 5001/\(victimCA) (load balancer blue-web, probe web): up → down"
             let upLine = "DIP 5001/\(victimCA) (load balancer blue-web, probe web): down → up"
 
+            // nvlb's transitions, timed by a thread of their own (to ~20 ms) while requests run.
+            let watcher = LogWatcher(url: log.url, lines: [downLine, upLine])
+            defer { watcher.stop() }
+
             // 3. Stop the victim's web server; the kernel of its VM now answers SYNs with RST.
+            //    Requests go on in small batches until nvlb logs the transition.
             let stopped = try lab.stopWebServer(victim)
             var lastFailure: Double?
             var failedBeforeDown = 0
-            var detected: Double?
             let detectionDeadline = stopped + probe.detectionBound + 5
-            while detected == nil && LabClock.now() < detectionDeadline {
-                if log.text.contains(downLine) {
-                    detected = LabClock.now()
-                    break
-                }
+            while watcher.firstSeen(downLine) == nil && LabClock.now() < detectionDeadline {
                 let batch = try lab.requests(from: "client", Self.whoami, count: 4, timeout: 1)
                 if batch.failed > 0 {
                     failedBeforeDown += batch.failed
@@ -100,7 +100,7 @@ extension LabSuites {
                 }
                 #expect(batch.by[victim] == nil, "the stopped \(victim) answered: \(batch)")
             }
-            let detection = try #require(detected, "no '\(downLine)' within \(probe.detectionBound + 5) s\n\(lab.logTails())")
+            let detection = try #require(watcher.firstSeen(downLine), "no '\(downLine)' within \(probe.detectionBound + 5) s\n\(lab.logTails())")
                 - stopped
             #expect(
                 detection <= probe.detectionBound,
@@ -119,19 +119,17 @@ extension LabSuites {
             defer { server.kill() }
             let restarted = LabClock.now()
             var served: Double?
-            var upLogged: Double?
             var failedDuringRecovery: [String] = []
             var failedCount = 0
             let recoveryDeadline = restarted + probe.recoveryBound + 5
-            while (served == nil || upLogged == nil) && LabClock.now() < recoveryDeadline {
-                if upLogged == nil && log.text.contains(upLine) { upLogged = LabClock.now() }
+            while (served == nil || watcher.firstSeen(upLine) == nil) && LabClock.now() < recoveryDeadline {
                 let batch = try lab.requests(from: "client", Self.whoami, count: 4, timeout: 1)
                 if served == nil && batch.by[victim] != nil { served = LabClock.now() }
                 failedDuringRecovery += batch.errors
                 failedCount += batch.failed
             }
             #expect(failedCount == 0, "\(failedCount) requests failed while \(victim) came back: \(failedDuringRecovery)")
-            let recovery = try #require(upLogged, "no '\(upLine)' within \(probe.recoveryBound + 5) s\n\(lab.logTails())")
+            let recovery = try #require(watcher.firstSeen(upLine), "no '\(upLine)' within \(probe.recoveryBound + 5) s\n\(lab.logTails())")
                 - restarted
             let firstServed = try #require(served, "\(victim) took no new connection after it restarted") - restarted
             #expect(recovery <= probe.recoveryBound, "\(victim) came up \(recovery) s after it restarted")
@@ -195,6 +193,43 @@ struct NVLBLog {
     var transitions: String {
         text.split(separator: "\n").filter { $0.contains("DIP ") || $0.contains("fail open") || $0.contains("probing") }
             .joined(separator: "\n")
+    }
+}
+
+/// Watches a log file from a thread of its own, every 20 ms: when each awaited line first
+/// appears, whatever the test does meanwhile (a batch of requests takes a few hundred ms).
+final class LogWatcher: @unchecked Sendable {
+    private let url: URL
+    private let lock = NSLock()
+    private var pending: [String]
+    private var seen: [String: Double] = [:]
+    private var stopped = false
+
+    init(url: URL, lines: [String]) {
+        self.url = url
+        pending = lines
+        Thread.detachNewThread { [self] in watch() }
+    }
+
+    /// When `line` first appeared (`LabClock`), or nil.
+    func firstSeen(_ line: String) -> Double? { lock.withLock { seen[line] } }
+
+    func stop() { lock.withLock { stopped = true } }
+
+    private func watch() {
+        while true {
+            let lines: [String]? = lock.withLock { stopped ? nil : pending }
+            guard let lines else { return }
+            if !lines.isEmpty {
+                let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+                let now = LabClock.now()
+                lock.withLock {
+                    for line in lines where text.contains(line) { seen[line] = now }
+                    pending.removeAll { seen[$0] != nil }
+                }
+            }
+            usleep(20_000)
+        }
     }
 }
 
