@@ -2,18 +2,25 @@
 """A tenant VM's web server for the nvlb lab: HTTP/1.1 (keep-alive) on one or more ports.
 
   GET /whoami        -> the VM's name and a newline ("blue-vm1\n")
+  GET /healthz       -> 200 "ok\n": the path nvlb's http probe asks for (docs/health.md)
   GET /blob?size=N   -> N bytes (a repeating pattern; N <= 16 MiB), for large transfers
+  GET /blob?size=N&rate=R
+                     -> the same, paced at about R bytes a second (a slow download that
+                        stays open while a test changes the network under it); logs one
+                        line "blob: N bytes at R B/s to PEER:PORT" on stderr when it starts
   anything else      -> 404
 
 Every answer carries "X-VM: <name>" and "X-Peer: <client address>:<port>" so a client can
 tell which DIP answered and what source address it saw (nvlb keeps the client's address).
-Runs until SIGTERM/SIGINT.
+Runs until SIGTERM/SIGINT. A lab VM stops serving the way an operator's VM fails: its web
+server is stopped (SIGTERM; the kernel then answers SYNs with RST) and started again.
 """
 import argparse
 import signal
 import socketserver
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -30,19 +37,26 @@ def make_handler(name):
             if url.path == "/whoami":
                 body = (name + "\n").encode()
                 self.answer(200, body)
+            elif url.path == "/healthz":
+                self.answer(200, b"ok\n")
             elif url.path == "/blob":
+                query = parse_qs(url.query)
                 try:
-                    size = int(parse_qs(url.query).get("size", ["0"])[0])
+                    size = int(query.get("size", ["0"])[0])
+                    rate = int(query.get("rate", ["0"])[0])
                 except ValueError:
-                    size = -1
-                if not 0 <= size <= 16 << 20:
-                    self.answer(400, b"bad size\n")
+                    size = rate = -1
+                if not 0 <= size <= 16 << 20 or rate < 0:
+                    self.answer(400, b"bad size or rate\n")
                     return
-                self.answer(200, None, length=size)
+                if rate:
+                    print("blob: %d bytes at %d B/s to %s:%d" % ((size, rate) + self.client_address[:2]),
+                          file=sys.stderr, flush=True)
+                self.answer(200, None, length=size, rate=rate)
             else:
                 self.answer(404, b"not found\n")
 
-        def answer(self, status, body, length=None):
+        def answer(self, status, body, length=None, rate=0):
             length = len(body) if body is not None else length
             self.send_response(status)
             self.send_header("Content-Type", "text/plain")
@@ -53,11 +67,20 @@ def make_handler(name):
             if body is not None:
                 self.wfile.write(body)
                 return
-            remaining = length
-            while remaining > 0:
-                chunk = PATTERN[: min(remaining, len(PATTERN))]
+            # Paced: a slice every 50 ms, on a schedule (not a fixed sleep per slice), so the
+            # rate holds whatever the writes cost. A slice is at most a pattern's length, so
+            # every write continues the pattern where the last one stopped.
+            step = min(len(PATTERN), max(1, rate // 20)) if rate else len(PATTERN)
+            start = time.monotonic()
+            sent = 0
+            while sent < length:
+                chunk = PATTERN[sent % len(PATTERN):][:min(length - sent, step)]
                 self.wfile.write(chunk)
-                remaining -= len(chunk)
+                sent += len(chunk)
+                if rate:
+                    delay = start + sent / rate - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
 
         def log_message(self, format, *args):  # quiet: the lab's logs are the hosts'
             pass
