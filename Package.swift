@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // MARK: C libraries and shims
@@ -56,10 +57,18 @@ let package = Package(
         .target(
             name: "NVLBControl",
             dependencies: ["NVLBPolicy", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "NVLBManagement",
+            dependencies: [
+                "NVLBControl",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(
             name: "nvlb",
             dependencies: [
-                "NVLBControl", "NVLBRuntime", "NVLBIO",
+                "NVLBControl", "NVLBRuntime", "NVLBIO", "NVLBManagement",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -90,6 +99,12 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(name: "NVLBRuntimeTests", dependencies: ["NVLBRuntime", "NVLBControl", "NVLBTestSupport"]),
+        .testTarget(
+            name: "NVLBManagementTests",
+            dependencies: [
+                "NVLBManagement", "NVLBControl", "NVLBTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
         .testTarget(name: "NVLBCLITests", dependencies: ["NVLBIO", "NVLBWire", "NVLBTestSupport"]),
         .testTarget(name: "NVLBLabTests", dependencies: ["NVLBWire", "NVLBTestSupport"]),
     ]
