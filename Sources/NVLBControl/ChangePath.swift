@@ -69,7 +69,8 @@ public final class ConfigurationStore: Sendable {
     private let publish: @Sendable (PolicyConfiguration) -> Void
     private let state: Mutex<State>
 
-    /// Loads and validates `path` and publishes it.
+    /// Loads and validates `path`. The caller starts the runtime with `current.configuration`;
+    /// `publish` is called for every later change.
     ///
     /// - Throws: `ConfigurationError` with every diagnostic, as `nvlb check` prints them.
     public init(path: String, publish: @escaping @Sendable (PolicyConfiguration) -> Void) throws(ConfigurationError) {
@@ -77,7 +78,6 @@ public final class ConfigurationStore: Sendable {
         self.publish = publish
         let loaded = try Self.read(path: path)
         state = Mutex(loaded)
-        publish(loaded.configuration)
     }
 
     /// The running configuration.

@@ -128,7 +128,7 @@ extension ConfigurationDocument {
     }
 
     /// A mapping with this `vsid` and `ca` (VSIDs compare as numbers when both are).
-    static func isRecord(_ value: ConfigValue, vsid: String, ca: String) -> Bool {
+    public static func isRecord(_ value: ConfigValue, vsid: String, ca: String) -> Bool {
         guard let v = value["vsid"], let c = value["ca"]?.scalarText, c == ca else { return false }
         return same(v, number(vsid))
     }

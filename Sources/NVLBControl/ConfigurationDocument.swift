@@ -171,3 +171,34 @@ public struct ConfigurationDocument: Sendable, Equatable {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }
+
+extension ConfigValue {
+    /// Parses a request body (JSON; YAML is accepted too) into a value.
+    ///
+    /// - Throws: `.invalid` with the syntax error's position in the body.
+    public static func parse(body: String) throws(ChangeFailure) -> ConfigValue {
+        do {
+            guard let node = try Yams.compose(yaml: body) else {
+                throw ChangeFailure.invalid([ChangeProblem(path: "", message: "the request body is empty")])
+            }
+            return ConfigValue(node: node)
+        } catch let failure as ChangeFailure {
+            throw failure
+        } catch let error as YamlError {
+            var line: Int?
+            var column: Int?
+            var message = "invalid JSON: \(error)"
+            switch error {
+            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+                .composer(_, let problem, let mark, _):
+                line = mark.line
+                column = mark.column
+                message = "invalid JSON: \(problem)"
+            default: break
+            }
+            throw .invalid([ChangeProblem(path: "", message: message, line: line, column: column)])
+        } catch {
+            throw .invalid([ChangeProblem(path: "", message: "invalid JSON: \(error)")])
+        }
+    }
+}
