@@ -100,6 +100,7 @@ public final class ConfigurationStore: Sendable {
     /// `PUT /v1/config`: replaces the configuration with `body` (JSON, or YAML); problems are
     /// positioned in the body.
     public func replace(body: String, ifMatch: String?) throws(ChangeFailure) -> State {
+        if let problem = RequestBodyLimits.problem(in: body) { throw .invalid([problem]) }
         let document: ConfigurationDocument
         do {
             _ = try ConfigurationLoader.load(yaml: body, fileName: "request")

@@ -177,6 +177,7 @@ extension ConfigValue {
     ///
     /// - Throws: `.invalid` with the syntax error's position in the body.
     public static func parse(body: String) throws(ChangeFailure) -> ConfigValue {
+        if let problem = RequestBodyLimits.problem(in: body) { throw .invalid([problem]) }
         do {
             guard let node = try Yams.compose(yaml: body) else {
                 throw ChangeFailure.invalid([ChangeProblem(path: "", message: "the request body is empty")])

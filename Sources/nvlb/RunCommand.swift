@@ -62,9 +62,11 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         logger.info("nvlb running: \(String(ConfigurationSummary.render(configuration).prefix { $0 != "\n" }))")
-        let service = LiveService(engine: engine, path: self.configuration.config, statsInterval: statsInterval, logger: logger)
+        let (store, management) = try ManagementWiring.make(engine: engine, path: self.configuration.config, logger: logger)
+        let service = LiveService(engine: engine, store: store, statsInterval: statsInterval, logger: logger)
         let group = ServiceGroup(
-            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: [service] + management, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
@@ -72,7 +74,9 @@ struct RunCommand: AsyncParsableCommand {
 /// The live engine as a service: reloads on SIGHUP, logs counters, stops on graceful shutdown.
 struct LiveService: Service {
     let engine: LiveEngine
-    let path: String
+    /// The one change path: SIGHUP re-reads the file through it, as the API changes it.
+    let store: ConfigurationStore
+    var path: String { store.path }
     let statsInterval: Double
     let logger: Logger
 
@@ -99,8 +103,8 @@ struct LiveService: Service {
 
     func reload() {
         do {
-            let configuration = try ConfigurationLoader.load(path: path)
-            let running = engine.configuration
+            let running = store.current.configuration
+            let configuration = try store.reloadFile().configuration
             if configuration.underlay.interface != running.underlay.interface
                 || configuration.external?.interface != running.external?.interface
                 || configuration.balancer.flowTableCapacity != running.balancer.flowTableCapacity
@@ -108,7 +112,6 @@ struct LiveService: Service {
             {
                 logger.warning("reload: interfaces, workers and flow_table_capacity take effect only at restart")
             }
-            engine.reload(configuration)
             logger.info("reloaded \(path): \(String(ConfigurationSummary.render(configuration).prefix { $0 != "\n" }))")
         } catch {
             logger.error("reload of \(path) rejected, the running policy is kept:\n\(error)")
