@@ -68,7 +68,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.copy("Resources/openapi.yaml")]),
+            exclude: ["Routes/OpenAPIDocument.py"]),
         .executableTarget(
             name: "nvlb",
             dependencies: [

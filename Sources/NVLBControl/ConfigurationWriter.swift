@@ -281,11 +281,12 @@ public enum ConfigurationWriter {
                 }
             }
             if !current.isEmpty { lines.append(current + "\n") }
-            let starts = mapping.map { ($0.key.mark?.line ?? 0) - 1 }
+            let keyLines = mapping.map { ($0.key.mark?.line ?? 0) - 1 }
             // Sections must start at column 1 in file order; otherwise (flow-style root) rewrite all.
-            guard starts.allSatisfy({ $0 >= 0 }), zip(starts, starts.dropFirst()).allSatisfy({ $0 < $1 }),
+            guard keyLines.allSatisfy({ $0 >= 0 }), zip(keyLines, keyLines.dropFirst()).allSatisfy({ $0 < $1 }),
                 mapping.allSatisfy({ $0.key.mark?.column == 1 })
             else { return nil }
+            let starts = Self.withLeadingComments(keyLines, lines: lines, floor: 0)
             preamble = lines[0..<(starts.first ?? lines.count)].joined()
             sections = []
             for (index, pair) in mapping.enumerated() {
@@ -302,7 +303,22 @@ public enum ConfigurationWriter {
             }
         }
 
-        /// Items of a block sequence: each from its `- ` line to the next item's.
+        /// Moves each start (but the first) back over the comment lines right above it, so that
+        /// a comment written above an item or section stays with it.
+        static func withLeadingComments(_ starts: [Int], lines: [String], floor: Int) -> [Int] {
+            var moved = starts
+            for index in moved.indices.dropFirst() {
+                let limit = max(starts[index - 1] + 1, floor)
+                while moved[index] > limit,
+                    lines[moved[index] - 1].drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("#")
+                {
+                    moved[index] -= 1
+                }
+            }
+            return moved
+        }
+
+        /// Items of a block sequence: each from its `- ` line (and the comments above it) to the next item's.
         private static func items(
             _ sequence: Node.Sequence, lines: [String], start: Int, end: Int, section: inout Section
         ) -> [Item]? {
@@ -319,6 +335,7 @@ public enum ConfigurationWriter {
                 if let last = firstLines.last, last >= line { return nil }
                 firstLines.append(line)
             }
+            firstLines = withLeadingComments(firstLines, lines: lines, floor: start + 1)
             section.head = lines[start..<firstLines[0]].joined()
             section.itemIndent = indent
             return sequence.enumerated().map { index, element in

@@ -54,6 +54,7 @@ public struct ManagementServer: Sendable {
     /// The router with every route and middleware (used as is by the tests, without sockets).
     public func router() -> Router<ManagementContext> {
         let router = Router(context: ManagementContext.self)
+        router.add(middleware: ErrorBodyMiddleware(logger: logger))
         router.add(middleware: BearerAuthMiddleware(tokens: tokens, metricsAuth: settings.metricsAuth))
         router.add(middleware: AuditMiddleware(logger: logger))
         addRoutes(to: router)

@@ -152,12 +152,3 @@ extension ManagementServer {
     }
 }
 
-/// docs/openapi.yaml, served as is at `/v1/openapi.yaml`.
-enum OpenAPIDocument {
-    static let text: String = {
-        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
-            let text = try? String(contentsOf: url, encoding: .utf8)
-        else { return "openapi: 3.1.0\ninfo: { title: nvlb, version: unknown }\npaths: {}\n" }
-        return text
-    }()
-}
