@@ -118,9 +118,6 @@ public final class ConfigurationStore: Sendable {
         ifMatch: String? = nil, _ edit: (inout ConfigurationDocument) throws(ChangeFailure) -> Void
     ) throws(ChangeFailure) -> State {
         try state.withLock { (state: inout State) throws(ChangeFailure) -> State in
-            if let ifMatch, !Self.matches(ifMatch, state.etag) {
-                throw .preconditionFailed(current: state.etag)
-            }
             var document = state.document
             try edit(&document)
             let yaml = document.yaml()
@@ -132,6 +129,11 @@ public final class ConfigurationStore: Sendable {
             } catch {
                 // Positions refer to text the client never saw: key paths only.
                 throw .invalid(error.diagnostics.map { ChangeProblem(path: $0.path, message: $0.message) })
+            }
+            // Checked after the change is known to be valid: 412 means only "a valid change,
+            // made against a version that is no longer current" (404, 409 and 422 come first).
+            if let ifMatch, !Self.matches(ifMatch, state.etag) {
+                throw .preconditionFailed(current: state.etag)
             }
             if document == state.document { return state }
             let text = ConfigurationWriter.render(document, previousText: state.text)

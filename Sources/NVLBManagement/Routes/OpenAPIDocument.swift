@@ -70,7 +70,7 @@ paths:
           description: The OpenAPI document, as in the repository (docs/openapi.yaml).
           content:
             application/yaml:
-              schema: { type: string }
+              schema: { type: object, required: [openapi, paths] }
         "401": { $ref: "#/components/responses/Unauthorized" }
 
   /v1/status:
