@@ -25,6 +25,14 @@ struct LiveEngineBackend: ManagementBackend {
         figures.handoffs = counters.handoffs
         figures.drops = DropReason.allCases.map { ($0.name, counters[$0]) }
         figures.backendPackets = counters.backends
+        figures.vipTraffic = counters.vips.sorted { $0.key < $1.key }.flatMap { lb, vips in
+            vips.sorted { $0.key < $1.key }.flatMap { vip, c in
+                [
+                    VIPTraffic(loadBalancer: lb, vip: vip, direction: "in", packets: c.packetsIn, bytes: c.bytesIn),
+                    VIPTraffic(loadBalancer: lb, vip: vip, direction: "out", packets: c.packetsOut, bytes: c.bytesOut),
+                ]
+            }
+        }
         let capacity = UInt64(engine.configuration.balancer.flowTableCapacity)
         figures.workers = engine.placement.slots.map { _ in WorkerFigures(flows: nil, capacity: capacity) }
         return figures
