@@ -257,3 +257,39 @@ struct LiveServerTests {
         }
     }
 }
+
+@Suite("Management API over TLS")
+struct TLSTests {
+    @Test(
+        "with management.tls the API answers over HTTPS with the configured certificate",
+        .enabled(if: which("openssl") != nil, "openssl not installed"))
+    func https() async throws {
+        let fixture = try ManagementFixture()
+        let certificate = fixture.directory.appendingPathComponent("cert.pem").path
+        let key = fixture.directory.appendingPathComponent("key.pem").path
+        let made = try await runChild(
+            which("openssl")!,
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", certificate,
+            ])
+        #expect(made.status == 0, "\(made.error)")
+        var settings = fixture.server.settings
+        settings.tls = .init(certificate: certificate, key: key)
+        settings.port = 0
+        let server = ManagementServer(
+            store: fixture.store, backend: fixture.backend, publisher: fixture.server.publisher,
+            tokens: fixture.server.tokens, settings: settings, logger: fixture.server.logger)
+        let app = try server.application()
+        try await app.test(.ahc(.https)) { client in
+            try await client.execute(uri: "/v1/status", method: .get, headers: authorized()) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/status", method: .get) { #expect($0.status == .unauthorized) }
+        }
+        // Unreadable key material is refused when the server is built (nvlb run exits 2).
+        settings.tls = .init(certificate: certificate + ".missing", key: key)
+        let broken = ManagementServer(
+            store: fixture.store, backend: fixture.backend, publisher: fixture.server.publisher,
+            tokens: fixture.server.tokens, settings: settings, logger: fixture.server.logger)
+        #expect(throws: (any Error).self) { _ = try broken.application() }
+    }
+}

@@ -156,3 +156,38 @@ struct TokenFileTests {
         #expect(throws: TokenFileError.self) { try TokenFile(text: text, fileName: "t") }
     }
 }
+
+@Suite("management: keys in the loader")
+struct ManagementKeysTests {
+    @Test("nvlb check reports management errors at their position with their key path")
+    func errors() throws {
+        let bad = fixtureYAML.replacingOccurrences(
+            of: "  listen: 127.0.0.1:9180\n  token_file: tokens\n",
+            with: "  listen: 127.0.0.1\n  tls: { certificate: c.pem }\n  metrics_auth: maybe\n  tokenfile: x\n")
+        var diagnostics: [ConfigurationDiagnostic] = []
+        do {
+            _ = try ConfigurationLoader.load(yaml: bad, fileName: "n.yaml")
+        } catch {
+            diagnostics = error.diagnostics
+        }
+        let lines = bad.split(separator: "\n", omittingEmptySubsequences: false)
+        let managementLine = try #require(lines.firstIndex { $0 == "management:" }) + 1
+        // In file order; missing keys are reported where their mapping starts.
+        #expect(diagnostics.map(\.path) == [
+            "management.token_file", "management.listen", "management.tls.key", "management.metrics_auth",
+            "management.tokenfile",
+        ])
+        #expect(diagnostics.first { $0.path == "management.listen" }?.line == managementLine + 1)
+        #expect(diagnostics.first { $0.path == "management.listen" }?.message
+            == "expected ADDRESS:PORT (e.g. 127.0.0.1:9180), found '127.0.0.1'")
+    }
+
+    @Test("defaults: loopback port 9180, no TLS, metrics without a token")
+    func defaults() throws {
+        let minimal = fixtureYAML.replacingOccurrences(of: "  listen: 127.0.0.1:9180\n", with: "")
+        let settings = try #require(try ConfigurationLoader.managementSettings(yaml: minimal, fileName: "m.yaml"))
+        #expect(settings == ManagementSettings(host: "127.0.0.1", port: 9180, tokenFile: "tokens"))
+        let none = fixtureYAML.components(separatedBy: "management:")[0]
+        #expect(try ConfigurationLoader.managementSettings(yaml: none, fileName: "m.yaml") == nil)
+    }
+}
