@@ -13,24 +13,54 @@ struct StatusCommand: AsyncParsableCommand {
     @Flag(help: "Print the JSON of GET /v1/status instead of the table.")
     var json = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Take two samples S seconds apart and show packets per second instead of packet totals.",
+            valueName: "S"))
+    var interval: Double = 0
+
+    func validate() throws {
+        if interval < 0 || interval > 3600 { throw ValidationError("--interval must be between 0 and 3600 seconds") }
+    }
+
     func run() async throws {
-        let (status, data) = try await client.send("GET", "/v1/status")
-        guard status == 200 else { try client.fail(status, data) }
+        var previous: [String: Any]?
+        if interval > 0, !json {
+            previous = try await sample()
+            try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+        }
         if json {
+            let (status, data) = try await client.send("GET", "/v1/status")
+            guard status == 200 else { try client.fail(status, data) }
             print(String(decoding: data, as: UTF8.self))
             return
         }
+        print(StatusTable.render(try await sample(), previous: previous, seconds: interval), terminator: "")
+    }
+
+    private func sample() async throws -> [String: Any] {
+        let (status, data) = try await client.send("GET", "/v1/status")
+        guard status == 200 else { try client.fail(status, data) }
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             printError("nvlb: the server's status is not JSON")
             throw ExitCode.failure
         }
-        print(StatusTable.render(object), terminator: "")
+        return object
     }
 }
 
 /// The text of `nvlb status`.
 enum StatusTable {
-    static func render(_ status: [String: Any]) -> String {
+    /// The table; with `previous` (a sample `seconds` earlier), packet columns are per second.
+    static func render(_ status: [String: Any], previous: [String: Any]? = nil, seconds: Double = 0) -> String {
+        let rate = previous != nil && seconds > 0
+        func packetCell(_ lb: String, _ backend: String, _ now: Int) -> String {
+            guard rate, let previous else { return String(now) }
+            let before = (previous["load_balancers"] as? [[String: Any]] ?? []).first { $0["name"] as? String == lb }
+                .flatMap { ($0["backends"] as? [[String: Any]] ?? []).first { $0["backend"] as? String == backend } }
+            let delta = now - (before?["packets"] as? Int ?? now)
+            return String(format: "%.1f", Double(max(delta, 0)) / seconds)
+        }
         var out = ""
         let instance = status["instance"] as? [String: Any] ?? [:]
         let workers = status["workers"] as? [[String: Any]] ?? []
@@ -40,7 +70,7 @@ enum StatusTable {
         out += ", policy generation \(status["generation"] as? Int ?? 0), \(workers.count) workers (flows \(flows))\n"
         out += "packets: received \(packets["received"] as? Int ?? 0), forwarded \(packets["forwarded"] as? Int ?? 0)"
         out += ", answered \(packets["answered"] as? Int ?? 0), dropped \(packets["dropped"] as? Int ?? 0)\n\n"
-        var rows: [[String]] = [["LB", "VIP", "RULE", "DIP", "HEALTH", "WEIGHT", "PACKETS", "FLOWS"]]
+        var rows: [[String]] = [["LB", "VIP", "RULE", "DIP", "HEALTH", "WEIGHT", rate ? "PKT/S" : "PACKETS", "FLOWS"]]
         for lb in status["load_balancers"] as? [[String: Any]] ?? [] {
             let name = lb["name"] as? String ?? ""
             let vips = (lb["frontends"] as? [[String: Any]] ?? []).map { frontend in
@@ -58,7 +88,7 @@ enum StatusTable {
                     i == 0 ? name : "", i < vips.count ? vips[i] : "", i < rules.count ? rules[i] : "",
                     backend?["backend"] as? String ?? "", backend?["health"] as? String ?? "",
                     backend.map { "\($0["weight"] as? Int ?? 0)" } ?? "",
-                    backend.map { "\($0["packets"] as? Int ?? 0)" } ?? "",
+                    backend.map { packetCell(name, $0["backend"] as? String ?? "", $0["packets"] as? Int ?? 0) } ?? "",
                     backend.map { ($0["flows"] as? Int).map(String.init) ?? "-" } ?? "",
                 ])
             }
