@@ -41,12 +41,35 @@ struct LiveEngineBackend: ManagementBackend {
 
 /// The configuration store of `nvlb run` and, when `management:` is configured, the server.
 enum ManagementWiring {
-    /// Builds the one change path over `path` for `engine`, and the management application
-    /// when configured.
+    /// What `management:` needs from disk, checked before the engine starts: the token file
+    /// (readable, well formed, not accessible to group or others). `nil` without `management:`.
     ///
-    /// - Throws: `ExitCode(2)` (message on stderr) for an unusable token file, or for a
+    /// - Throws: `ExitCode(2)` with the reason on stderr.
+    static func preflight(path: String) throws -> TokenFile? {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        guard let settings = try? ConfigurationLoader.managementSettings(yaml: text, fileName: path) else { return nil }
+        do {
+            return try TokenFile.load(path: resolve(settings.tokenFile, relativeTo: path))
+        } catch {
+            printError("\(path): management.token_file: \(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    /// A path of the configuration, relative to the configuration file's directory.
+    static func resolve(_ file: String, relativeTo configuration: String) -> String {
+        file.hasPrefix("/")
+            ? file : URL(fileURLWithPath: configuration).deletingLastPathComponent().appendingPathComponent(file).path
+    }
+
+    /// Builds the one change path over `path` for `engine`, and the management application
+    /// when configured (`tokens` from `preflight`).
+    ///
+    /// - Throws: `ExitCode(2)` (message on stderr) for TLS files that cannot be used, or for a
     ///   configuration that became invalid since the engine started.
-    static func make(engine: LiveEngine, path: String, logger: Logger) throws -> (ConfigurationStore, [any Service]) {
+    static func make(engine: LiveEngine, path: String, tokens: TokenFile?, logger: Logger) throws -> (
+        ConfigurationStore, [any Service]
+    ) {
         let backend = LiveEngineBackend(engine: engine)
         let publisher = PolicyPublisher(backend: backend)
         let store: ConfigurationStore
@@ -59,27 +82,17 @@ enum ManagementWiring {
         }
         // The file may have changed since the engine read it: run what the store holds.
         if store.current.configuration != engine.configuration { publisher.publish(store.current.configuration) }
-        guard let settings = store.current.management else { return (store, []) }
-        let tokens: TokenFile
-        do {
-            let tokenPath =
-                settings.tokenFile.hasPrefix("/")
-                ? settings.tokenFile
-                : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(settings.tokenFile).path
-            tokens = try TokenFile.load(path: tokenPath)
-        } catch {
-            printError("\(path): management.token_file: \(error)")
-            engine.stop()
-            throw ExitCode(2)
+        guard var settings = store.current.management, let tokens else { return (store, []) }
+        if let tls = settings.tls {
+            settings.tls = .init(
+                certificate: resolve(tls.certificate, relativeTo: path), key: resolve(tls.key, relativeTo: path))
         }
         let server = ManagementServer(
             store: store, backend: backend, publisher: publisher, tokens: tokens, settings: settings,
             logger: Logger(label: "nvlb.management"))
         do {
-            let application = try server.application { channel in
-                logger.info("management API listening on \(channel.localAddress.map { "\($0)" } ?? settings.host)")
-            }
-            return (store, [application])
+            // Hummingbird logs the bound address when it listens.
+            return (store, [try server.application()])
         } catch {
             printError("\(path): management.tls: \(error)")
             engine.stop()

@@ -53,6 +53,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         for warning in KernelAddresses.conflicts(configuration) { logger.warning("\(warning)") }
+        let tokens = try ManagementWiring.preflight(path: self.configuration.config)
         let engine: LiveEngine
         do {
             engine = try LiveEngine(configuration: configuration, workers: worker.workers, logger: logger)
@@ -62,7 +63,8 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         logger.info("nvlb running: \(String(ConfigurationSummary.render(configuration).prefix { $0 != "\n" }))")
-        let (store, management) = try ManagementWiring.make(engine: engine, path: self.configuration.config, logger: logger)
+        let (store, management) = try ManagementWiring.make(
+            engine: engine, path: self.configuration.config, tokens: tokens, logger: logger)
         let service = LiveService(engine: engine, store: store, statsInterval: statsInterval, logger: logger)
         let group = ServiceGroup(
             configuration: .init(

@@ -115,6 +115,10 @@ struct LiveServerTests {
             #expect(header.split(separator: " ", omittingEmptySubsequences: true) == [
                 "LB", "VIP", "RULE", "DIP", "HEALTH", "WEIGHT", "PACKETS", "FLOWS",
             ])
+            // The second DIP of blue-web continues the row block, aligned under DIP.
+            let dipColumn = try #require(header.range(of: "DIP")).lowerBound.utf16Offset(in: header)
+            let continuation = try #require(lines.first { $0.contains("5001/10.1.6.21") })
+            #expect(continuation.range(of: "5001/10.1.6.21")?.lowerBound.utf16Offset(in: continuation) == dipColumn)
             let row = try #require(lines.first { $0.hasPrefix("blue-web") })
             #expect(row.split(separator: " ", omittingEmptySubsequences: true) == [
                 "blue-web", "131.107.10.10", "tcp/80→80", "5001/10.1.6.20", "up", "1", "41", "-",
@@ -153,6 +157,23 @@ struct LiveServerTests {
         let closed = try await runChild(
             binary, ["status", "--url", "http://127.0.0.1:1", "--token-file", "/dev/null"])
         #expect(closed.status == 2)  // no secret in /dev/null: misuse before any connection
+    }
+
+    @Test("nvlb run refuses a token file that group or others may read, before opening any interface")
+    func runRefusesTokenFile() async throws {
+        let binary = try #require(nvlbBinary, "nvlb executable not built")
+        let fixture = try ManagementFixture(
+            yaml: fixtureYAML.replacingOccurrences(of: "interface: pa0", with: "interface: nvlb-no-such-if0"))
+        let tokens = fixture.directory.appendingPathComponent("tokens").path
+        try "operator \(operatorSecret)\n".write(toFile: tokens, atomically: false, encoding: .utf8)
+        chmod(tokens, 0o644)
+        let run = try await runChild(binary, ["run", "--config", fixture.configPath], timeout: 60)
+        #expect(run.status == 2)
+        #expect(run.error.contains("management.token_file: \(tokens): the token file is readable or writable by group or others (mode 644)"), "\(run.error)")
+        chmod(tokens, 0o600)
+        // With a good token file the run gets as far as the (missing) interface: exit 1.
+        let next = try await runChild(binary, ["run", "--config", fixture.configPath], timeout: 60)
+        #expect(next.status == 1, "\(next.error)")
     }
 
     @Test(
