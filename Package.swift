@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(
             name: "NVLBManagementTests",
             dependencies: [
-                "NVLBManagement", "NVLBControl", "NVLBTestSupport",
+                "NVLBManagement", "NVLBControl", "NVLBTestSupport", "NVLBRuntime", "NVLBDataplane",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
         .testTarget(name: "NVLBCLITests", dependencies: ["NVLBIO", "NVLBWire", "NVLBTestSupport"]),

@@ -125,7 +125,7 @@ public final class ConfigurationStore: Sendable {
             let management: ManagementSettings?
             do throws(ConfigurationError) {
                 configuration = try ConfigurationLoader.load(yaml: yaml, fileName: "request")
-                management = try ConfigurationLoader.managementSettings(yaml: yaml, fileName: "request")
+                management = ConfigurationLoader.managementSection(yaml: yaml, fileName: "request")
             } catch {
                 // Positions refer to text the client never saw: key paths only.
                 throw .invalid(error.diagnostics.map { ChangeProblem(path: $0.path, message: $0.message) })

@@ -97,6 +97,11 @@ extension ConfigurationLoader {
         -> ManagementSettings?
     {
         _ = try load(yaml: yaml, fileName: fileName)
+        return managementSection(yaml: yaml, fileName: fileName)
+    }
+
+    /// `management:` of text that has been validated already.
+    static func managementSection(yaml: String, fileName: String) -> ManagementSettings? {
         let diagnostics = DiagnosticCollector(file: fileName)
         guard let root = try? Yams.compose(yaml: yaml),
             let map = YAMLReader(diagnostics: diagnostics).mapping(root, path: "", keys: RawConfiguration.keys),
