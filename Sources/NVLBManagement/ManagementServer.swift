@@ -55,8 +55,8 @@ public struct ManagementServer: Sendable {
     public func router() -> Router<ManagementContext> {
         let router = Router(context: ManagementContext.self)
         router.add(middleware: ErrorBodyMiddleware(logger: logger))
-        router.add(middleware: BearerAuthMiddleware(tokens: tokens, metricsAuth: settings.metricsAuth))
         router.add(middleware: AuditMiddleware(logger: logger))
+        router.add(middleware: BearerAuthMiddleware(tokens: tokens, metricsAuth: settings.metricsAuth))
         addRoutes(to: router)
         return router
     }

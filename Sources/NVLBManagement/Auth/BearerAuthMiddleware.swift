@@ -22,6 +22,7 @@ struct BearerAuthMiddleware: RouterMiddleware {
             response.headers[.wwwAuthenticate] = "Bearer realm=\"nvlb\""
             return response
         }
+        AuditNote.current?.token = name
         var context = context
         context.tokenName = name
         return try await next(request, context)

@@ -121,6 +121,7 @@ extension ManagementServer {
         do {
             state = try apply(body)
         } catch {
+            AuditNote.current?.problem = Self.summary(error)
             return APIError.response(error)
         }
         let (status, text) = reply(state)
@@ -128,6 +129,17 @@ extension ManagementServer {
             text.map { JSONReply.response(status: status, text: $0) } ?? Response(status: status)
         response.headers[.eTag] = state.etag
         return response
+    }
+
+    /// The first problem of a refused change, for the audit line.
+    static func summary(_ failure: ChangeFailure) -> String {
+        switch failure {
+        case .invalid(let problems), .conflict(let problems):
+            let first = problems.first.map { $0.path.isEmpty ? $0.message : "\($0.path): \($0.message)" } ?? ""
+            return problems.count > 1 ? "\(first) (and \(problems.count - 1) more)" : first
+        case .notFound(let message), .persistence(let message): return message
+        case .preconditionFailed(let current): return "stale If-Match (current \(current))"
+        }
     }
 
     static func lookupRecord(_ document: ConfigurationDocument, domain: String, vsid: String, ca: String) -> String? {
