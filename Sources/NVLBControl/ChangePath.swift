@@ -107,7 +107,9 @@ public final class ConfigurationStore: Sendable {
             document = try ConfigurationDocument(text: body, fileName: "request")
         } catch {
             throw .invalid(
-                error.diagnostics.map { ChangeProblem(path: $0.path, message: $0.message, line: $0.line, column: $0.column) })
+                error.diagnostics.map {
+                    ChangeProblem(path: $0.path, message: $0.message, line: $0.line, column: $0.column)
+                })
         }
         return try change(ifMatch: ifMatch) { $0 = document }
     }

@@ -113,7 +113,8 @@ extension ConfigurationDocument {
         guard case .integer = weight else {
             throw .invalid([
                 ChangeProblem(
-                    path: "load_balancers[\(i)].backends[\(j)].weight", message: "expected an integer between 0 and 1000")
+                    path: "load_balancers[\(i)].backends[\(j)].weight",
+                    message: "expected an integer between 0 and 1000")
             ])
         }
         backends[j]["weight"] = weight
@@ -122,7 +123,8 @@ extension ConfigurationDocument {
     }
 
     private func domainIndex(_ name: String) throws(ChangeFailure) -> Int {
-        guard let index = (root["routing_domains"]?.elements ?? []).firstIndex(where: { $0["name"]?.scalarText == name })
+        guard
+            let index = (root["routing_domains"]?.elements ?? []).firstIndex(where: { $0["name"]?.scalarText == name })
         else { throw .notFound("no routing domain named \(name)") }
         return index
     }
@@ -134,7 +136,8 @@ extension ConfigurationDocument {
     }
 
     static func same(_ a: ConfigValue, _ b: ConfigValue) -> Bool {
-        if let x = a.scalarText.flatMap(ConfigValue.strictInteger), let y = b.scalarText.flatMap(ConfigValue.strictInteger)
+        if let x = a.scalarText.flatMap(ConfigValue.strictInteger),
+            let y = b.scalarText.flatMap(ConfigValue.strictInteger)
         {
             return x == y
         }

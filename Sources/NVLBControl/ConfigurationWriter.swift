@@ -153,10 +153,13 @@ enum YAMLText {
 
     /// A string plain when YAML reads it back as the same string, else double-quoted.
     static func scalar(_ text: String) -> String {
-        let safe = !text.isEmpty && text.unicodeScalars.allSatisfy { scalar in
-            (scalar.value >= 0x30 && scalar.value <= 0x39) || (scalar.value | 0x20 >= 0x61 && scalar.value | 0x20 <= 0x7a)
-                || "._/:-".unicodeScalars.contains(scalar)
-        }
+        let safe =
+            !text.isEmpty
+            && text.unicodeScalars.allSatisfy { scalar in
+                (scalar.value >= 0x30 && scalar.value <= 0x39)
+                    || (scalar.value | 0x20 >= 0x61 && scalar.value | 0x20 <= 0x7a)
+                    || "._/:-".unicodeScalars.contains(scalar)
+            }
         let first = text.unicodeScalars.first.map { !"-:".unicodeScalars.contains($0) } ?? false
         let reserved = ["yes", "no", "on", "off", "y", "n", "true", "false", "null", "~"].contains(text.lowercased())
         if safe, first, !reserved, ConfigValue.strictInteger(text) == nil, Double(text) == nil,
@@ -215,7 +218,8 @@ public enum ConfigurationWriter {
     /// leaves either the old or the new file, never a mix.
     public static func writeAtomically(_ text: String, to path: String) throws(ConfigurationWriteError) {
         let directory = (path as NSString).deletingLastPathComponent
-        let temporary = (directory.isEmpty ? "." : directory) + "/." + (path as NSString).lastPathComponent
+        let temporary =
+            (directory.isEmpty ? "." : directory) + "/." + (path as NSString).lastPathComponent
             + ".nvlb-\(getpid()).tmp"
         var mode: mode_t = 0o600
         var info = stat()

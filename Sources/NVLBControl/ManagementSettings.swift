@@ -34,7 +34,9 @@ public struct ManagementSettings: Sendable, Equatable {
     }
 
     /// Creates settings.
-    public init(host: String = "127.0.0.1", port: Int = 9180, tokenFile: String, tls: TLS? = nil, metricsAuth: Bool = false) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 9180, tokenFile: String, tls: TLS? = nil, metricsAuth: Bool = false
+    ) {
         self.host = host
         self.port = port
         self.tokenFile = tokenFile

@@ -61,7 +61,8 @@ enum RequestBodyLimits {
                 depth += 1
                 if depth > maxFlowDepth {
                     return ChangeProblem(
-                        path: "", message: "nesting is too deep (over \(maxFlowDepth) levels)", line: line, column: column)
+                        path: "", message: "nesting is too deep (over \(maxFlowDepth) levels)", line: line,
+                        column: column)
                 }
             case UInt8(ascii: "]"), UInt8(ascii: "}"):
                 depth -= 1

@@ -70,9 +70,12 @@ public struct ManagementServer: Sendable {
         let http = HTTP1Channel.Configuration(idleTimeout: Self.idleTimeout)
         var server: HTTPServerBuilder = .http1(configuration: http)
         if let tls = settings.tls {
-            let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map {
+                NIOSSLCertificateSource.certificate($0)
+            }
             let key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
-            let configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            let configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: chain, privateKey: .privateKey(key))
             server = try .tls(.http1(configuration: http), tlsConfiguration: configuration)
         }
         return Application(
@@ -88,7 +91,9 @@ public struct ManagementServer: Sendable {
 public final class PolicyPublisher: Sendable {
     private let backend: any ManagementBackend
     /// Seconds per publication (the snapshot build and swap).
-    public let histogram = Histogram(bounds: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1])
+    public let histogram = Histogram(bounds: [
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+    ])
 
     /// Creates a publisher for `backend`.
     public init(backend: any ManagementBackend) {

@@ -5,7 +5,8 @@ import Foundation
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show a running instance: workers, policy generation, every VIP, rule and DIP (health, weight, packets, flows).",
+        abstract:
+            "Show a running instance: workers, policy generation, every VIP, rule and DIP (health, weight, packets, flows).",
         discussion: "Exit status: 0 success, 2 misuse, 1 any other failure (server unreachable, refused token).")
 
     @OptionGroup var client: ManagementClientOptions

@@ -32,9 +32,12 @@ struct WeightCommand: AsyncParsableCommand {
 
     func run() async throws {
         let parts = backend.split(separator: "/")
-        let name = loadBalancer.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? loadBalancer
+        let name =
+            loadBalancer.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"]))
+            ?? loadBalancer
         let (status, data) = try await client.send(
-            "PATCH", "/v1/load-balancers/\(name)/backends/\(parts[0])/\(parts[1])", body: Data("{\"weight\": \(weight)}".utf8))
+            "PATCH", "/v1/load-balancers/\(name)/backends/\(parts[0])/\(parts[1])",
+            body: Data("{\"weight\": \(weight)}".utf8))
         guard status == 200 else { try client.fail(status, data) }
         print("\(loadBalancer) \(backend): weight \(weight)")
     }

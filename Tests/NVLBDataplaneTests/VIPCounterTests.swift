@@ -57,7 +57,8 @@ struct VIPCounterTests {
         let inner = FrameBuilder.tcp(
             srcMAC: Actors.clientVMMAC, dstMAC: Actors.blueGateway, src: Actors.clientVM, dst: Actors.appVIP,
             sport: 40_000, dport: 8080, flags: .syn, payload: [])
-        let frame = Actors.fromHost(hostPA: Actors.clientHostPA, hostMAC: Actors.clientHostMAC, vsid: 5002, inner: inner)
+        let frame = Actors.fromHost(
+            hostPA: Actors.clientHostPA, hostMAC: Actors.clientHostMAC, vsid: 5002, inner: inner)
         #expect(harness.run(frame).verdict == .forward(.underlay))
         #expect(harness.counters.vips["blue-app"]?["5002/10.1.5.100"]?.packetsIn == 1)
     }
@@ -68,13 +69,15 @@ struct VIPCounterTests {
         let harness = Harness(configuration, flowCapacity: 4096)
         var dips: [UInt16: IPv4Address] = [:]
         for port in UInt16(10_000)..<10_200 {
-            dips[port] = try #require(Traffic.delivery(harness.run(Actors.external(sport: port, flags: .syn)).output)).dip
+            dips[port] = try #require(Traffic.delivery(harness.run(Actors.external(sport: port, flags: .syn)).output))
+                .dip
         }
         let moved = TestPolicies.ip("10.1.6.21")
         #expect(dips.values.contains(moved))
         var migrated = configuration
         let blue = try #require(migrated.routingDomains.firstIndex { $0.name == "blue" })
-        let record = try #require(migrated.routingDomains[blue].lookupRecords.firstIndex { $0.ca == moved && $0.vsid == 5001 })
+        let record = try #require(
+            migrated.routingDomains[blue].lookupRecords.firstIndex { $0.ca == moved && $0.vsid == 5001 })
         let newPA = TestPolicies.ip("192.168.6.44")
         #expect(migrated.routingDomains[blue].lookupRecords[record].pa != newPA)
         migrated.routingDomains[blue].lookupRecords[record].pa = newPA

@@ -41,8 +41,11 @@ struct AuditLogTests {
         let app = Application(router: server.router())
         try await app.test(.router) { client in
             let uri = "/v1/load-balancers/blue-web/backends/5001/10.1.6.21"
-            try await client.execute(uri: uri, method: .patch, headers: authorized(), body: json(#"{"weight": 0}"#)) { _ in }
-            try await client.execute(uri: uri, method: .patch, headers: authorized(), body: json(#"{"weight": 1001}"#)) { _ in }
+            try await client.execute(uri: uri, method: .patch, headers: authorized(), body: json(#"{"weight": 0}"#)) {
+                _ in
+            }
+            try await client.execute(uri: uri, method: .patch, headers: authorized(), body: json(#"{"weight": 1001}"#))
+            { _ in }
             try await client.execute(uri: uri, method: .patch, body: json(#"{"weight": 3}"#)) { _ in }
             try await client.execute(uri: "/v1/config", method: .get, headers: authorized()) { _ in }
         }
@@ -50,8 +53,13 @@ struct AuditLogTests {
         #expect(audit.count == 3, "reads are not audited")
         #expect(audit.map { $0["token"]?.description } == ["operator", "operator", "-"])
         #expect(audit.map { $0["result"]?.description } == ["200", "422", "401"])
-        #expect(audit.allSatisfy { $0["request"]?.description == "PATCH /v1/load-balancers/blue-web/backends/5001/10.1.6.21" })
+        #expect(
+            audit.allSatisfy {
+                $0["request"]?.description == "PATCH /v1/load-balancers/blue-web/backends/5001/10.1.6.21"
+            })
         #expect(audit[0]["etag"]?.description == fixture.store.current.etag)
-        #expect(audit[1]["error"]?.description == "load_balancers[0].backends[1].weight: must be between 0 and 1000, found 1001")
+        #expect(
+            audit[1]["error"]?.description
+                == "load_balancers[0].backends[1].weight: must be between 0 and 1000, found 1001")
     }
 }

@@ -37,7 +37,9 @@ final class TwoWorkerRig: ManagementBackend, @unchecked Sendable {
         var worker = DataplaneWorker(flowCapacity: 4096)
         let frames = (0..<4).flatMap { n -> [[UInt8]] in
             let port = UInt16(20_000 + index * 1000 + n)
-            return [Actors.external(sport: port, flags: .syn), Actors.external(sport: port, flags: .ack, payload: [1, 2])]
+            return [
+                Actors.external(sport: port, flags: .syn), Actors.external(sport: port, flags: .ack, payload: [1, 2]),
+            ]
         }
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: Packet.headroom + 2048, alignment: 64)
         defer { buffer.deallocate() }

@@ -26,8 +26,8 @@ func runChild(_ executable: String, _ arguments: [String], timeout: Double = 300
                 unlink(outPath)
                 unlink(errPath)
             }
-            FileManager.default.createFile(atPath: outPath, contents: nil)
-            FileManager.default.createFile(atPath: errPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: errPath, contents: nil)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
@@ -91,7 +91,8 @@ struct LiveServerTests {
     ) async throws {
         let tokenFile = fixture.directory.appendingPathComponent("client-token").path
         try "operator \(operatorSecret)\n".write(toFile: tokenFile, atomically: false, encoding: .utf8)
-        let app = Application(router: fixture.server.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        let app = Application(
+            router: fixture.server.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
             try await body(try #require(client.port), tokenFile, client)
         }
@@ -112,36 +113,47 @@ struct LiveServerTests {
             let lines = status.output.split(separator: "\n").map(String.init)
             #expect(lines.first?.contains("policy generation 1, 1 workers (flows 7)") == true)
             let header = try #require(lines.first { $0.hasPrefix("LB") })
-            #expect(header.split(separator: " ", omittingEmptySubsequences: true) == [
-                "LB", "VIP", "RULE", "DIP", "HEALTH", "WEIGHT", "PACKETS", "FLOWS",
-            ])
+            #expect(
+                header.split(separator: " ", omittingEmptySubsequences: true) == [
+                    "LB", "VIP", "RULE", "DIP", "HEALTH", "WEIGHT", "PACKETS", "FLOWS",
+                ])
             // The second DIP of blue-web continues the row block, aligned under DIP.
             let dipColumn = try #require(header.range(of: "DIP")).lowerBound.utf16Offset(in: header)
             let continuation = try #require(lines.first { $0.contains("5001/10.1.6.21") })
             #expect(continuation.range(of: "5001/10.1.6.21")?.lowerBound.utf16Offset(in: continuation) == dipColumn)
             let row = try #require(lines.first { $0.hasPrefix("blue-web") })
-            #expect(row.split(separator: " ", omittingEmptySubsequences: true) == [
-                "blue-web", "131.107.10.10", "tcp/80→80", "5001/10.1.6.20", "up", "1", "41", "-",
-            ])
+            #expect(
+                row.split(separator: " ", omittingEmptySubsequences: true) == [
+                    "blue-web", "131.107.10.10", "tcp/80→80", "5001/10.1.6.20", "up", "1", "41", "-",
+                ])
 
-            let drain = try await runChild(binary, ["weight", "blue-web", "5001/10.1.6.21", "0", "--url", url, "--token-file", tokenFile])
+            let drain = try await runChild(
+                binary, ["weight", "blue-web", "5001/10.1.6.21", "0", "--url", url, "--token-file", tokenFile])
             #expect(drain.status == 0, "\(drain.error)")
             #expect(fixture.backend.last?.loadBalancers[0].backends[1].weight == 0)
-            let unknown = try await runChild(binary, ["weight", "blue-web", "5001/10.1.6.99", "1", "--url", url, "--token-file", tokenFile])
+            let unknown = try await runChild(
+                binary, ["weight", "blue-web", "5001/10.1.6.99", "1", "--url", url, "--token-file", tokenFile])
             #expect(unknown.status == 1)
             #expect(unknown.error.contains("HTTP 404"))
-            let misuse = try await runChild(binary, ["weight", "blue-web", "10.1.6.21", "1", "--url", url, "--token-file", tokenFile])
+            let misuse = try await runChild(
+                binary, ["weight", "blue-web", "10.1.6.21", "1", "--url", url, "--token-file", tokenFile])
             #expect(misuse.status == 2)
-            let range = try await runChild(binary, ["weight", "blue-web", "5001/10.1.6.21", "1001", "--url", url, "--token-file", tokenFile])
+            let range = try await runChild(
+                binary, ["weight", "blue-web", "5001/10.1.6.21", "1001", "--url", url, "--token-file", tokenFile])
             #expect(range.status == 2)
 
             let bad = fixture.directory.appendingPathComponent("bad.yaml").path
-            try fixtureYAML.replacingOccurrences(of: "weight: 2", with: "weight: 2000").write(toFile: bad, atomically: false, encoding: .utf8)
+            try fixtureYAML.replacingOccurrences(of: "weight: 2", with: "weight: 2000").write(
+                toFile: bad, atomically: false, encoding: .utf8)
             let refused = try await runChild(binary, ["apply", bad, "--url", url, "--token-file", tokenFile])
             #expect(refused.status == 2)
-            #expect(refused.error.contains("\(bad):42:46: load_balancers[0].backends[1].weight: must be between 0 and 1000, found 2000"), "\(refused.error)")
+            #expect(
+                refused.error.contains(
+                    "\(bad):42:46: load_balancers[0].backends[1].weight: must be between 0 and 1000, found 2000"),
+                "\(refused.error)")
             let good = fixture.directory.appendingPathComponent("good.yaml").path
-            try fixtureYAML.replacingOccurrences(of: "weight: 2", with: "weight: 7").write(toFile: good, atomically: false, encoding: .utf8)
+            try fixtureYAML.replacingOccurrences(of: "weight: 2", with: "weight: 7").write(
+                toFile: good, atomically: false, encoding: .utf8)
             let applied = try await runChild(binary, ["apply", good, "--url", url, "--token-file", tokenFile])
             #expect(applied.status == 0, "\(applied.error)")
             #expect(fixture.backend.last?.loadBalancers[0].backends[1].weight == 7)
@@ -169,7 +181,10 @@ struct LiveServerTests {
         chmod(tokens, 0o644)
         let run = try await runChild(binary, ["run", "--config", fixture.configPath], timeout: 60)
         #expect(run.status == 2)
-        #expect(run.error.contains("management.token_file: \(tokens): the token file is readable or writable by group or others (mode 644)"), "\(run.error)")
+        #expect(
+            run.error.contains(
+                "management.token_file: \(tokens): the token file is readable or writable by group or others (mode 644)"
+            ), "\(run.error)")
         chmod(tokens, 0o600)
         // With a good token file the run gets as far as the (missing) interface: exit 1.
         let next = try await runChild(binary, ["run", "--config", fixture.configPath], timeout: 60)
@@ -197,7 +212,8 @@ struct LiveServerTests {
         }
         _ = try fixture.store.change { (document: inout ConfigurationDocument) throws(ChangeFailure) in
             try document.setBackendWeight(
-                loadBalancer: "blue-web", vsid: "5001", ca: "10.1.6.21", body: .object([.init(key: "weight", value: .integer(0))]))
+                loadBalancer: "blue-web", vsid: "5001", ca: "10.1.6.21",
+                body: .object([.init(key: "weight", value: .integer(0))]))
         }
         let script = """
             import sys, json
@@ -220,7 +236,8 @@ struct LiveServerTests {
                 "nvlb_packets": "counter", "nvlb_drops": "counter", "nvlb_vip_packets": "counter",
                 "nvlb_vip_bytes": "counter", "nvlb_backend_packets": "counter", "nvlb_backend_up": "gauge",
                 "nvlb_backend_weight": "gauge", "nvlb_flows": "gauge", "nvlb_flow_table_capacity": "gauge",
-                "nvlb_handoffs": "counter", "nvlb_policy_generation": "gauge", "nvlb_policy_publish_seconds": "histogram",
+                "nvlb_handoffs": "counter", "nvlb_policy_generation": "gauge",
+                "nvlb_policy_publish_seconds": "histogram",
                 "nvlb_probe_duration_seconds": "histogram", "nvlb_bgp_peer_up": "gauge", "nvlb_vip_announced": "gauge",
             ]
             for (name, type) in expected {
@@ -267,7 +284,8 @@ struct LiveServerTests {
             let result = try await runChild(
                 which("schemathesis")!,
                 [
-                    "--no-color", "run", spec, "--url", "http://127.0.0.1:\(port)", "-H", "Authorization: Bearer \(operatorSecret)",
+                    "--no-color", "run", spec, "--url", "http://127.0.0.1:\(port)", "-H",
+                    "Authorization: Bearer \(operatorSecret)",
                     "--checks",
                     "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,negative_data_rejection,ignored_auth",
                     "--max-examples", "25", "--seed", "1", "--workers", "1",
@@ -303,7 +321,9 @@ struct TLSTests {
             tokens: fixture.server.tokens, settings: settings, logger: fixture.server.logger)
         let app = try server.application()
         try await app.test(.ahc(.https)) { client in
-            try await client.execute(uri: "/v1/status", method: .get, headers: authorized()) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/status", method: .get, headers: authorized()) {
+                #expect($0.status == .ok)
+            }
             try await client.execute(uri: "/v1/status", method: .get) { #expect($0.status == .unauthorized) }
         }
         // Unreadable key material is refused when the server is built (nvlb run exits 2).

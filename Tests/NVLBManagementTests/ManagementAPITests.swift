@@ -131,20 +131,25 @@ struct ConfigurationEndpointTests {
             var document = fixture.store.current.document
             document.root["balancer"]?["flow_table_capacity"] = .integer(1000)
             var lbs = document.root["load_balancers"]!.elements!
-            lbs[0]["backends"] = .array([.object([.init(key: "vsid", value: .integer(5001)), .init(key: "ca", value: .string("10.1.6.99"))])])
+            lbs[0]["backends"] = .array([
+                .object([.init(key: "vsid", value: .integer(5001)), .init(key: "ca", value: .string("10.1.6.99"))])
+            ])
             document.root["load_balancers"] = .array(lbs)
             let text = document.json()
             try await client.execute(uri: "/v1/config", method: .put, headers: authorized(), body: json(text)) {
                 response in
                 #expect(response.status == .unprocessableContent)
                 let errors = problems(response)
-                #expect(errors.map { $0["path"] as? String } == [
-                    "balancer.flow_table_capacity", "load_balancers[0].backends[0]",
-                ])
-                #expect(errors.first?["message"] as? String
-                    == "must be a power of two between 1024 and 67108864, found 1000")
-                #expect(errors.last?["message"] as? String
-                    == "no lookup record for VSID 5001 CA 10.1.6.99 in routing domain blue")
+                #expect(
+                    errors.map { $0["path"] as? String } == [
+                        "balancer.flow_table_capacity", "load_balancers[0].backends[0]",
+                    ])
+                #expect(
+                    errors.first?["message"] as? String
+                        == "must be a power of two between 1024 and 67108864, found 1000")
+                #expect(
+                    errors.last?["message"] as? String
+                        == "no lookup record for VSID 5001 CA 10.1.6.99 in routing domain blue")
                 // The position is that of the value in the JSON body.
                 let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
                 let line = try #require(errors.first?["line"] as? Int)
@@ -166,7 +171,8 @@ struct ConfigurationEndpointTests {
     @Test("the messages of a refused change are those of nvlb check for the same file")
     func sameMessagesAsCheck() async throws {
         let fixture = try ManagementFixture()
-        let bad = fixtureYAML.replacingOccurrences(of: "frontend_port: 443, backend_port: 443", with: "frontend_port: 70000, backend_port: 443")
+        let bad = fixtureYAML.replacingOccurrences(
+            of: "frontend_port: 443, backend_port: 443", with: "frontend_port: 70000, backend_port: 443")
         let check: [ConfigurationDiagnostic]
         do {
             _ = try ConfigurationLoader.load(yaml: bad, fileName: "x.yaml")
@@ -174,7 +180,8 @@ struct ConfigurationEndpointTests {
         } catch { check = error.diagnostics }
         #expect(!check.isEmpty)
         try await fixture.test { client in
-            try await client.execute(uri: "/v1/config", method: .put, headers: authorized(), body: json(bad)) { response in
+            try await client.execute(uri: "/v1/config", method: .put, headers: authorized(), body: json(bad)) {
+                response in
                 #expect(response.status == .unprocessableContent)
                 let errors = problems(response)
                 #expect(errors.map { $0["path"] as? String } == check.map(\.path))
@@ -189,7 +196,8 @@ struct ConfigurationEndpointTests {
         let fixture = try ManagementFixture()
         try await fixture.test { client in
             let huge = ByteBuffer(repeating: UInt8(ascii: " "), count: ManagementServer.maxBodySize + 1)
-            for uri in ["/v1/config", "/v1/load-balancers/x", "/v1/routing-domains/blue/lookup-records/5001/10.1.6.50"] {
+            for uri in ["/v1/config", "/v1/load-balancers/x", "/v1/routing-domains/blue/lookup-records/5001/10.1.6.50"]
+            {
                 try await client.execute(uri: uri, method: .put, headers: authorized(), body: huge) { response in
                     #expect(response.status == .contentTooLarge)
                 }
@@ -207,7 +215,8 @@ struct ResourceEndpointTests {
         try await fixture.test { client in
             let uri = "/v1/routing-domains/blue/lookup-records/5001/10.1.6.40"
             try await client.execute(
-                uri: uri, method: .put, headers: authorized(), body: json(#"{"pa": "192.168.6.9", "mac": "00:15:5d:01:06:40"}"#)
+                uri: uri, method: .put, headers: authorized(),
+                body: json(#"{"pa": "192.168.6.9", "mac": "00:15:5d:01:06:40"}"#)
             ) { response in
                 #expect(response.status == .created)
                 let record = object(response)
@@ -224,7 +233,8 @@ struct ResourceEndpointTests {
             #expect(moved?.pa.description == "192.168.6.8")
             #expect(blue.lookupRecords.count == 5)
             try await client.execute(
-                uri: uri, method: .put, headers: authorized(), body: json(#"{"pa": "192.168.6.300", "mac": "00:15:5d:01:06:40"}"#)
+                uri: uri, method: .put, headers: authorized(),
+                body: json(#"{"pa": "192.168.6.300", "mac": "00:15:5d:01:06:40"}"#)
             ) { response in
                 #expect(response.status == .unprocessableContent)
                 let errors = problems(response)
@@ -278,25 +288,35 @@ struct ResourceEndpointTests {
     func loadBalancers() async throws {
         let fixture = try ManagementFixture()
         try await fixture.test { client in
-            let lb = #"{"routing_domain": "blue", "frontends": [{"vsid": 5002, "vip": "10.1.5.100"}], "rules": [{"protocol": "tcp", "frontend_port": 8080}], "backends": [{"vsid": 5001, "ca": "10.1.6.20"}]}"#
-            try await client.execute(uri: "/v1/load-balancers/blue-app", method: .put, headers: authorized(), body: json(lb)) {
+            let lb =
+                #"{"routing_domain": "blue", "frontends": [{"vsid": 5002, "vip": "10.1.5.100"}], "rules": [{"protocol": "tcp", "frontend_port": 8080}], "backends": [{"vsid": 5001, "ca": "10.1.6.20"}]}"#
+            try await client.execute(
+                uri: "/v1/load-balancers/blue-app", method: .put, headers: authorized(), body: json(lb)
+            ) {
                 response in
                 #expect(response.status == .created)
                 #expect(object(response)["name"] as? String == "blue-app")
             }
             #expect(fixture.backend.last?.loadBalancers.map(\.name) == ["blue-web", "red-web", "blue-app"])
             #expect(fixture.backend.last?.loadBalancers.last?.rules.first?.backendPort == 8080)
-            try await client.execute(uri: "/v1/load-balancers/blue-app", method: .put, headers: authorized(), body: json(lb)) {
+            try await client.execute(
+                uri: "/v1/load-balancers/blue-app", method: .put, headers: authorized(), body: json(lb)
+            ) {
                 #expect($0.status == .ok)
             }
             let bad = lb.replacingOccurrences(of: "8080", with: "0")
-            try await client.execute(uri: "/v1/load-balancers/blue-app", method: .put, headers: authorized(), body: json(bad)) {
+            try await client.execute(
+                uri: "/v1/load-balancers/blue-app", method: .put, headers: authorized(), body: json(bad)
+            ) {
                 response in
                 #expect(response.status == .unprocessableContent)
                 #expect(problems(response).first?["path"] as? String == "load_balancers[2].rules[0].frontend_port")
             }
-            let renamed = lb.replacingOccurrences(of: "{\"routing_domain\"", with: "{\"name\": \"other\", \"routing_domain\"")
-            try await client.execute(uri: "/v1/load-balancers/blue-app", method: .put, headers: authorized(), body: json(renamed)) {
+            let renamed = lb.replacingOccurrences(
+                of: "{\"routing_domain\"", with: "{\"name\": \"other\", \"routing_domain\"")
+            try await client.execute(
+                uri: "/v1/load-balancers/blue-app", method: .put, headers: authorized(), body: json(renamed)
+            ) {
                 response in
                 #expect(response.status == .unprocessableContent)
                 #expect(problems(response).first?["path"] as? String == "name")
@@ -322,7 +342,8 @@ struct ResourceEndpointTests {
                 #expect(object(response)["weight"] as? Int == 0)
             }
             #expect(fixture.backend.last?.loadBalancers[0].backends[1].weight == 0)
-            try await client.execute(uri: uri, method: .patch, headers: authorized(), body: json(#"{"weight": 1001}"#)) {
+            try await client.execute(uri: uri, method: .patch, headers: authorized(), body: json(#"{"weight": 1001}"#))
+            {
                 response in
                 #expect(response.status == .unprocessableContent)
                 let errors = problems(response)
@@ -351,7 +372,9 @@ struct ResourceEndpointTests {
     @Test("unknown routes → 404 (after authentication)")
     func notFound() async throws {
         try await ManagementFixture().test { client in
-            try await client.execute(uri: "/v1/nothing", method: .get, headers: authorized()) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/v1/nothing", method: .get, headers: authorized()) {
+                #expect($0.status == .notFound)
+            }
             try await client.execute(uri: "/v1/nothing", method: .get) { #expect($0.status == .unauthorized) }
         }
     }

@@ -98,7 +98,8 @@ final class ManagementFixture: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         configPath = directory.appendingPathComponent("nvlb.yaml").path
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
-        let tokens = try TokenFile(text: "operator \(operatorSecret)\nprobe other-secret-0123456789ab\n", fileName: "tokens")
+        let tokens = try TokenFile(
+            text: "operator \(operatorSecret)\nprobe other-secret-0123456789ab\n", fileName: "tokens")
         let publisher = PolicyPublisher(backend: backend)
         store = try ConfigurationStore(path: configPath) { publisher.publish($0) }
         var settings = try #require(store.current.management)

@@ -10,10 +10,14 @@ struct PersistenceTests {
         let fixture = try ManagementFixture()
         let changed = try fixture.store.change { (document: inout ConfigurationDocument) throws(ChangeFailure) in
             try document.setBackendWeight(
-                loadBalancer: "blue-web", vsid: "5001", ca: "10.1.6.21", body: .object([.init(key: "weight", value: .integer(0))]))
+                loadBalancer: "blue-web", vsid: "5001", ca: "10.1.6.21",
+                body: .object([.init(key: "weight", value: .integer(0))]))
             try document.putLookupRecord(
                 domain: "red", vsid: "6001", ca: "10.1.6.22",
-                body: .object([.init(key: "pa", value: .string("192.168.6.99")), .init(key: "mac", value: .string("00:15:5d:02:06:22"))]))
+                body: .object([
+                    .init(key: "pa", value: .string("192.168.6.99")),
+                    .init(key: "mac", value: .string("00:15:5d:02:06:22")),
+                ]))
         }
         let restarted = try ConfigurationStore(path: fixture.configPath) { _ in }
         #expect(restarted.current.document == changed.document)
@@ -29,7 +33,8 @@ struct PersistenceTests {
         let fixture = try ManagementFixture()
         _ = try fixture.store.change { (document: inout ConfigurationDocument) throws(ChangeFailure) in
             try document.setBackendWeight(
-                loadBalancer: "blue-web", vsid: "5001", ca: "10.1.6.20", body: .object([.init(key: "weight", value: .integer(5))]))
+                loadBalancer: "blue-web", vsid: "5001", ca: "10.1.6.20",
+                body: .object([.init(key: "weight", value: .integer(5))]))
         }
         let text = fixture.fileText
         for kept in [
@@ -135,7 +140,8 @@ struct RequestLimitTests {
 struct TokenFileTests {
     @Test("refused when group or others may read it; accepted at 0600")
     func permissions() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("nvlb-tokens-\(UUID().uuidString)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("nvlb-tokens-\(UUID().uuidString)")
+            .path
         defer { unlink(path) }
         try "ops 0123456789abcdef0123\n".write(toFile: path, atomically: false, encoding: .utf8)
         for mode: mode_t in [0o644, 0o640, 0o604, 0o660, 0o606] {
@@ -151,7 +157,9 @@ struct TokenFileTests {
         #expect(throws: TokenFileError.self) { try TokenFile.load(path: path + ".missing") }
     }
 
-    @Test("bad lines are refused with their line number", arguments: ["ops\n", "a b c\n", "ops short\n", "# only\n", "a 0123456789abcdef\na 0123456789abcdefg\n"])
+    @Test(
+        "bad lines are refused with their line number",
+        arguments: ["ops\n", "a b c\n", "ops short\n", "# only\n", "a 0123456789abcdef\na 0123456789abcdefg\n"])
     func badLines(text: String) {
         #expect(throws: TokenFileError.self) { try TokenFile(text: text, fileName: "t") }
     }
@@ -173,13 +181,15 @@ struct ManagementKeysTests {
         let lines = bad.split(separator: "\n", omittingEmptySubsequences: false)
         let managementLine = try #require(lines.firstIndex { $0 == "management:" }) + 1
         // In file order; missing keys are reported where their mapping starts.
-        #expect(diagnostics.map(\.path) == [
-            "management.token_file", "management.listen", "management.tls.key", "management.metrics_auth",
-            "management.tokenfile",
-        ])
+        #expect(
+            diagnostics.map(\.path) == [
+                "management.token_file", "management.listen", "management.tls.key", "management.metrics_auth",
+                "management.tokenfile",
+            ])
         #expect(diagnostics.first { $0.path == "management.listen" }?.line == managementLine + 1)
-        #expect(diagnostics.first { $0.path == "management.listen" }?.message
-            == "expected ADDRESS:PORT (e.g. 127.0.0.1:9180), found '127.0.0.1'")
+        #expect(
+            diagnostics.first { $0.path == "management.listen" }?.message
+                == "expected ADDRESS:PORT (e.g. 127.0.0.1:9180), found '127.0.0.1'")
     }
 
     @Test("defaults: loopback port 9180, no TLS, metrics without a token")

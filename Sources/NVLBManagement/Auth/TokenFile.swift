@@ -31,7 +31,8 @@ public struct TokenFile: Sendable {
                 throw TokenFileError("\(fileName):\(index + 1): expected 'NAME SECRET'")
             }
             guard fields[1].utf8.count >= 16 else {
-                throw TokenFileError("\(fileName):\(index + 1): the secret of \(fields[0]) is shorter than 16 characters")
+                throw TokenFileError(
+                    "\(fileName):\(index + 1): the secret of \(fields[0]) is shorter than 16 characters")
             }
             guard !tokens.contains(where: { $0.name == fields[0] }) else {
                 throw TokenFileError("\(fileName):\(index + 1): token name \(fields[0]) is used twice")

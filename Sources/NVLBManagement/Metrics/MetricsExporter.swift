@@ -22,7 +22,8 @@ enum MetricsExporter {
         out.family("nvlb_vip_packets_total", "counter", "Packets per VIP and direction (in: to the VIP, out: replies).")
         for vip in figures.vipTraffic {
             out.sample(
-                "nvlb_vip_packets_total", ["lb": vip.loadBalancer, "vip": vip.vip, "direction": vip.direction], vip.packets)
+                "nvlb_vip_packets_total", ["lb": vip.loadBalancer, "vip": vip.vip, "direction": vip.direction],
+                vip.packets)
         }
         out.family("nvlb_vip_bytes_total", "counter", "Bytes per VIP and direction.")
         for vip in figures.vipTraffic {
@@ -62,7 +63,8 @@ enum MetricsExporter {
         var cumulative: UInt64 = 0
         for (index, count) in publishSeconds.values.buckets.enumerated() {
             cumulative += count
-            let bound = index < publishSeconds.bounds.count ? PrometheusText.format(publishSeconds.bounds[index]) : "+Inf"
+            let bound =
+                index < publishSeconds.bounds.count ? PrometheusText.format(publishSeconds.bounds[index]) : "+Inf"
             out.sample("nvlb_policy_publish_seconds_bucket", ["le": bound], cumulative)
         }
         out.sample("nvlb_policy_publish_seconds_sum", [:], publishSeconds.values.sum)

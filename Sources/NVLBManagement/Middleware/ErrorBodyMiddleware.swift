@@ -16,7 +16,8 @@ struct ErrorBodyMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as any HTTPResponseError {
             let message =
-                error.status == .notFound ? "no such resource: \(request.method) \(request.uri.path)" : "\(error.status)"
+                error.status == .notFound
+                ? "no such resource: \(request.method) \(request.uri.path)" : "\(error.status)"
             return APIError.response(error.status, [("", message)])
         } catch {
             logger.error("\(request.method) \(request.uri.path) failed: \(error)")

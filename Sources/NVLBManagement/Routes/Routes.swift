@@ -41,7 +41,8 @@ extension ManagementServer {
             var created = false
             return try await change(request) { body throws(ChangeFailure) in
                 let value = try ConfigValue.parse(body: body)
-                return try store.change(ifMatch: request.headers[.ifMatch]) { (document: inout ConfigurationDocument) throws(ChangeFailure) in
+                return try store.change(ifMatch: request.headers[.ifMatch]) {
+                    (document: inout ConfigurationDocument) throws(ChangeFailure) in
                     created = try document.putLookupRecord(domain: domain, vsid: vsid, ca: ca, body: value)
                 }
             } reply: { state in
@@ -51,17 +52,21 @@ extension ManagementServer {
         router.delete("/v1/routing-domains/:domain/lookup-records/:vsid/:ca") { request, context in
             let (domain, vsid, ca) = try lookupRecordPath(context)
             return try await change(request, needsBody: false) { _ throws(ChangeFailure) in
-                try store.change(ifMatch: request.headers[.ifMatch]) { (document: inout ConfigurationDocument) throws(ChangeFailure) in
+                try store.change(ifMatch: request.headers[.ifMatch]) {
+                    (document: inout ConfigurationDocument) throws(ChangeFailure) in
                     try document.deleteLookupRecord(domain: domain, vsid: vsid, ca: ca)
                 }
-            } reply: { _ in (.noContent, nil) }
+            } reply: { _ in
+                (.noContent, nil)
+            }
         }
         router.put("/v1/load-balancers/:name") { request, context in
             let name = try context.parameters.require("name")
             var created = false
             return try await change(request) { body throws(ChangeFailure) in
                 let value = try ConfigValue.parse(body: body)
-                return try store.change(ifMatch: request.headers[.ifMatch]) { (document: inout ConfigurationDocument) throws(ChangeFailure) in
+                return try store.change(ifMatch: request.headers[.ifMatch]) {
+                    (document: inout ConfigurationDocument) throws(ChangeFailure) in
                     created = try document.putLoadBalancer(name: name, body: value)
                 }
             } reply: { state in
@@ -71,10 +76,13 @@ extension ManagementServer {
         router.delete("/v1/load-balancers/:name") { request, context in
             let name = try context.parameters.require("name")
             return try await change(request, needsBody: false) { _ throws(ChangeFailure) in
-                try store.change(ifMatch: request.headers[.ifMatch]) { (document: inout ConfigurationDocument) throws(ChangeFailure) in
+                try store.change(ifMatch: request.headers[.ifMatch]) {
+                    (document: inout ConfigurationDocument) throws(ChangeFailure) in
                     try document.deleteLoadBalancer(name: name)
                 }
-            } reply: { _ in (.noContent, nil) }
+            } reply: { _ in
+                (.noContent, nil)
+            }
         }
         router.patch("/v1/load-balancers/:name/backends/:vsid/:ca") { request, context in
             let name = try context.parameters.require("name")
@@ -82,7 +90,8 @@ extension ManagementServer {
             let ca = try context.parameters.require("ca")
             return try await change(request) { body throws(ChangeFailure) in
                 let value = try ConfigValue.parse(body: body)
-                return try store.change(ifMatch: request.headers[.ifMatch]) { (document: inout ConfigurationDocument) throws(ChangeFailure) in
+                return try store.change(ifMatch: request.headers[.ifMatch]) {
+                    (document: inout ConfigurationDocument) throws(ChangeFailure) in
                     try document.setBackendWeight(loadBalancer: name, vsid: vsid, ca: ca, body: value)
                 }
             } reply: { state in
@@ -163,4 +172,3 @@ extension ManagementServer {
         }
     }
 }
-

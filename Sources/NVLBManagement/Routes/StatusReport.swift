@@ -88,7 +88,9 @@ struct StatusReport: Encodable {
                         packets_out: traffic.first { $0.direction == "out" }?.packets)
                 },
                 rules: lb.rules.map {
-                    Rule(protocol: $0.protocolNumber.description, frontend_port: $0.frontendPort, backend_port: $0.backendPort)
+                    Rule(
+                        protocol: $0.protocolNumber.description, frontend_port: $0.frontendPort,
+                        backend_port: $0.backendPort)
                 },
                 backends: lb.backends.map { backend in
                     let name = "\(backend.vsid)/\(backend.ca)"
@@ -98,7 +100,8 @@ struct StatusReport: Encodable {
                         packets: figures.backendPackets[lb.name]?[name] ?? 0, flows: nil)
                 })
         }
-        bgp = figures.bgpPeers.isEmpty && figures.vipAnnounced.isEmpty
+        bgp =
+            figures.bgpPeers.isEmpty && figures.vipAnnounced.isEmpty
             ? nil : BGP(peers: figures.bgpPeers, announced: figures.vipAnnounced)
     }
 }
