@@ -35,6 +35,7 @@ deps:
 
 test-deps: deps
 	$(call install_missing,$(TEST_DEPS))
+	@python3 -c 'import schemathesis, prometheus_client' 2>/dev/null || pip install -q schemathesis prometheus-client
 
 build: deps
 	$(SWIFT) build

@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // MARK: C libraries and shims
@@ -68,10 +70,21 @@ let package = Package(
                 "NVLBWire", "NVLBBalancing", "NVLBPolicy", "NVLBDataplane", "NVLBIO",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .target(
+            name: "NVLBManagement",
+            dependencies: [
+                "NVLBControl", "NVLBPolicy",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Routes/OpenAPIDocument.py"]),
         .executableTarget(
             name: "nvlb",
             dependencies: [
-                "NVLBControl", "NVLBRuntime", "NVLBIO", "NVLBHealth", "NVLBTraffic",
+                "NVLBControl", "NVLBRuntime", "NVLBIO", "NVLBHealth", "NVLBManagement", "NVLBTraffic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -111,6 +124,12 @@ let package = Package(
             name: "NVLBCLITests", dependencies: ["NVLBIO", "NVLBLabSupport", "NVLBWire", "NVLBTestSupport"]),
         .testTarget(
             name: "NVLBHealthTests", dependencies: ["NVLBHealth", "NVLBControl", "NVLBTestSupport", "NVLBDataplane"]),
+        .testTarget(
+            name: "NVLBManagementTests",
+            dependencies: [
+                "NVLBManagement", "NVLBControl", "NVLBTestSupport", "NVLBRuntime", "NVLBDataplane",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
         .testTarget(name: "NVLBLabTests", dependencies: ["NVLBTestSupport"]),
     ]
 )

@@ -36,13 +36,16 @@ public struct FlowEntry: Sendable, Equatable {
     /// computed once per flow (SPEC §2: a hash of the emitted inner 5-tuple).
     public var requestFlowID: UInt8
     public var replyFlowID: UInt8
+    /// Index of the flow's listener in `PolicySnapshot.listeners`, valid while
+    /// `generation` equals the snapshot's (per-VIP counters of replies).
+    public var listener: UInt32
 
     @inlinable
     public init(
         hash: UInt32, lastSeen: UInt32, protocolNumber: UInt8, clientIP: UInt32, clientPort: UInt16,
         clientVSID: UInt32, vip: UInt32, vipPort: UInt16, dipVSID: UInt32, dipCA: UInt32, backendPort: UInt16,
         backendSlot: UInt32, generation: UInt32, idleTimeout: UInt32, state: FlowState = [],
-        requestFlowID: UInt8 = 0, replyFlowID: UInt8 = 0
+        requestFlowID: UInt8 = 0, replyFlowID: UInt8 = 0, listener: UInt32 = 0
     ) {
         self.hash = hash
         self.lastSeen = lastSeen
@@ -61,6 +64,7 @@ public struct FlowEntry: Sendable, Equatable {
         self.state = state
         self.requestFlowID = requestFlowID
         self.replyFlowID = replyFlowID
+        self.listener = listener
     }
 }
 

@@ -14,6 +14,8 @@ extension DataplaneWorker {
         let vipPort: UInt16
         let clientVSID: UInt32
         let flowID: UInt8
+        // The flow's listener (per-VIP counters), or negative when unknown.
+        let listener: Int
         if let slot = flows.findReply(
             hash: c.hash, protocolNumber: c.protocolNumber, clientIP: c.destination, clientPort: c.destinationPort,
             dipVSID: c.vsid, dipCA: c.source, backendPort: c.sourcePort, now: now)
@@ -28,6 +30,10 @@ extension DataplaneWorker {
             vip = entry.pointee.vip
             vipPort = entry.pointee.vipPort
             clientVSID = entry.pointee.clientVSID
+            // The stored index belongs to the entry's generation; after a reload, look it up.
+            listener = entry.pointee.generation == s.generation
+                ? Int(entry.pointee.listener)
+                : Int(s.frontend(vsid: clientVSID, vip: vip, protocolNumber: c.protocolNumber, port: vipPort))
             flowID = entry.pointee.replyFlowID
         } else {
             // No state (restart, eviction): rebuild it from policy when exactly one
@@ -36,18 +42,19 @@ extension DataplaneWorker {
                 UInt64(c.vsid) << 32 | UInt64(c.source), UInt64(c.protocolNumber) << 16 | UInt64(c.sourcePort))
             else { return .drop(.noVIP) }
             guard found != PolicySnapshot.ambiguous else { return .drop(.noFlow) }
-            let listener = s.listeners[Int(found)]
-            let rule = s.rules[Int(listener.rule)]
+            listener = Int(found)
+            let frontend = s.listeners[Int(found)]
+            let rule = s.rules[Int(frontend.rule)]
             let lb = Int(rule.loadBalancer)
             if let client = s.record(domain: s.loadBalancers[lb].domain, ca: c.destination) {
-                guard listener.vsid != 0 else { return .drop(.noFlow) }
+                guard frontend.vsid != 0 else { return .drop(.noFlow) }
                 clientVSID = s.records[client].vsid
             } else {
-                guard listener.vsid == 0 else { return .drop(.noFlow) }
+                guard frontend.vsid == 0 else { return .drop(.noFlow) }
                 clientVSID = 0
             }
-            vip = listener.vip
-            vipPort = listener.port
+            vip = frontend.vip
+            vipPort = frontend.port
             flowID = clientVSID == 0
                 ? 0
                 : Self.flowID(
@@ -62,7 +69,7 @@ extension DataplaneWorker {
                 requestFlowID: Self.flowID(
                     s, protocolNumber: c.protocolNumber, source: c.destination, sourcePort: c.destinationPort,
                     destination: c.source, destinationPort: c.sourcePort),
-                replyFlowID: flowID)
+                replyFlowID: flowID, listener: UInt32(truncatingIfNeeded: listener))
             if isTCP { entry.observeTCP(flags: c.tcpFlags, fromClient: false) } else { entry.observeUDP(fromClient: false) }
             switch flows.insert(entry, hash: c.hash, now: now) {
             case .inserted, .evicted: counters.flowCreated()
@@ -84,6 +91,7 @@ extension DataplaneWorker {
                 port: vipPort)
             packet.start += c.ethernet
             packet.length = innerLength
+            counters.vipReply(listener, bytes: c.ipLength)
             return .forward(.external)
         }
 
@@ -107,6 +115,7 @@ extension DataplaneWorker {
             key: clientVSID << 8 | UInt32(flowID), checksumBase: s.outerChecksumBase)
         packet.start += outer
         packet.length = Rewrite.encapsulationSize + innerLength
+        counters.vipReply(listener, bytes: c.ipLength)
         return .forward(.underlay)
     }
 }

@@ -50,6 +50,7 @@ extension DataplaneWorker {
                         destination: entry.pointee.dipCA, destinationPort: rule.backendPort)
                 }
                 entry.pointee.backendSlot = UInt32(truncatingIfNeeded: backend)
+                entry.pointee.listener = UInt32(truncatingIfNeeded: c.listener)
                 entry.pointee.generation = s.generation
                 entry.pointee.idleTimeout = rule.idleTimeout
             }
@@ -85,7 +86,8 @@ extension DataplaneWorker {
                     ? 0
                     : Self.flowID(
                         s, protocolNumber: c.protocolNumber, source: c.destination, sourcePort: c.destinationPort,
-                        destination: c.source, destinationPort: c.sourcePort))
+                        destination: c.source, destinationPort: c.sourcePort),
+                listener: UInt32(truncatingIfNeeded: c.listener))
             if isTCP { entry.observeTCP(flags: c.tcpFlags, fromClient: true) } else { entry.observeUDP(fromClient: true) }
             switch flows.insert(entry, hash: c.hash, now: now) {
             case .inserted, .evicted: counters.flowCreated()
@@ -119,6 +121,7 @@ extension DataplaneWorker {
         packet.start &+= outer
         packet.length = Rewrite.encapsulationSize + innerLength
         counters.toBackend(backend)
+        counters.vipRequest(Int(c.listener), bytes: c.ipLength)
         return .forward(.underlay)
     }
 

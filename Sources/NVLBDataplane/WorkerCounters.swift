@@ -27,6 +27,14 @@ public struct WorkerCounters: ~Copyable {
     @usableFromInline var backendNames: [(loadBalancer: String, backend: String)]
     /// Per-DIP counts of snapshots this worker has left behind, by name.
     @usableFromInline var retired: [String: [String: UInt64]] = [:]
+    /// Per-listener traffic, 4 counters each (`VIPCounters` order), indexed like
+    /// `PolicySnapshot.listeners` of `backendGeneration`; summed by (LB, VIP) when read.
+    @usableFromInline var listenerTraffic: UnsafeMutablePointer<UInt64>
+    @usableFromInline var listenerCount: Int
+    /// (load balancer, VIP label) of each listener.
+    @usableFromInline var listenerNames: [(loadBalancer: String, vip: String)]
+    /// Per-VIP traffic of snapshots this worker has left behind.
+    @usableFromInline var retiredVIPs: [String: [String: VIPCounters]] = [:]
 
     public init() {
         block = .allocate(capacity: Self.fixedCount)
@@ -36,11 +44,16 @@ public struct WorkerCounters: ~Copyable {
         backendCount = 0
         backendGeneration = 0
         backendNames = []
+        listenerTraffic = .allocate(capacity: 4)
+        listenerTraffic.initialize(repeating: 0, count: 4)
+        listenerCount = 0
+        listenerNames = []
     }
 
     deinit {
         block.deallocate()
         backendPackets.deallocate()
+        listenerTraffic.deallocate()
     }
 
     @inlinable @inline(__always)
@@ -83,6 +96,21 @@ public struct WorkerCounters: ~Copyable {
     /// Counts a packet forwarded to DIP `backend` (global index in the current snapshot).
     @inlinable @inline(__always)
     public mutating func toBackend(_ backend: Int) { backendPackets[backend] &+= 1 }
+    /// Counts a client packet of `bytes` (IP length) forwarded for `listener` (index in the
+    /// current snapshot's listeners).
+    @inlinable @inline(__always)
+    public mutating func vipRequest(_ listener: Int, bytes: Int) {
+        guard listener >= 0, listener < listenerCount else { return }
+        listenerTraffic[listener &* 4] &+= 1
+        listenerTraffic[listener &* 4 &+ 1] &+= UInt64(truncatingIfNeeded: bytes)
+    }
+    /// Counts a reply of `bytes` (IP length) forwarded for `listener`; negative: unknown.
+    @inlinable @inline(__always)
+    public mutating func vipReply(_ listener: Int, bytes: Int) {
+        guard listener >= 0, listener < listenerCount else { return }
+        listenerTraffic[listener &* 4 &+ 2] &+= 1
+        listenerTraffic[listener &* 4 &+ 3] &+= UInt64(truncatingIfNeeded: bytes)
+    }
 
     /// Re-indexes the per-DIP counters for `snapshot` (call when a new snapshot is
     /// adopted; allocates, never on the packet path).
@@ -100,6 +128,20 @@ public struct WorkerCounters: ~Copyable {
         backendNames = (0..<backendCount).map { index in
             (snapshot.loadBalancerNames[Int(snapshot.backends[index].loadBalancer)], snapshot.backendNames[index])
         }
+        for index in 0..<listenerCount {
+            let name = listenerNames[index]
+            retiredVIPs[name.loadBalancer, default: [:]][name.vip, default: VIPCounters()].add(listenerTraffic + index * 4)
+        }
+        listenerTraffic.deallocate()
+        listenerCount = snapshot.listeners.count
+        listenerTraffic = .allocate(capacity: max(listenerCount, 1) * 4)
+        listenerTraffic.initialize(repeating: 0, count: max(listenerCount, 1) * 4)
+        listenerNames = (0..<listenerCount).map { index in
+            let listener = snapshot.listeners[index]
+            let lb = snapshot.loadBalancerNames[Int(snapshot.rules[Int(listener.rule)].loadBalancer)]
+            let vip = IPv4Address(rawValue: listener.vip).description
+            return (lb, listener.vsid == 0 ? vip : "\(listener.vsid)/\(vip)")
+        }
     }
 
     /// A copy of every counter (allocates).
@@ -111,7 +153,7 @@ public struct WorkerCounters: ~Copyable {
             let name = backendNames[index]
             backends[name.loadBalancer, default: [:]][name.backend, default: 0] += backendPackets[index]
         }
-        return CounterSnapshot(
+        var snapshot = CounterSnapshot(
             packetsIn: block[Slot.packetsIn.rawValue], packetsOut: block[Slot.packetsOut.rawValue],
             answered: block[Slot.answered.rawValue], dropped: block[Slot.dropped.rawValue],
             flowsCreated: block[Slot.flowsCreated.rawValue], handoffs: block[Slot.handoffs.rawValue],
@@ -121,6 +163,13 @@ public struct WorkerCounters: ~Copyable {
             echoReplies: block[Self.firstExtra + Extra.echoReplies.rawValue],
             fragmentationNeeded: block[Self.firstExtra + Extra.fragmentationNeeded.rawValue],
             icmpErrorsForwarded: block[Self.firstExtra + Extra.icmpErrorsForwarded.rawValue])
+        var vips = retiredVIPs
+        for index in 0..<listenerCount {
+            let name = listenerNames[index]
+            vips[name.loadBalancer, default: [:]][name.vip, default: VIPCounters()].add(listenerTraffic + index * 4)
+        }
+        snapshot.vips = vips
+        return snapshot
     }
 }
 
@@ -148,6 +197,8 @@ public struct CounterSnapshot: Sendable, Equatable {
     public var fragmentationNeeded: UInt64 = 0
     /// ICMP errors forwarded along their flow (part of `packetsOut`).
     public var icmpErrorsForwarded: UInt64 = 0
+    /// Traffic of each VIP: load balancer name → VIP (`VIP`, or `VSID/VIP` when internal).
+    public var vips: [String: [String: VIPCounters]] = [:]
 
     public init() {}
 
@@ -200,6 +251,36 @@ public struct CounterSnapshot: Sendable, Equatable {
         sum.icmpErrorsForwarded += rhs.icmpErrorsForwarded
         sum.drops.merge(rhs.drops, uniquingKeysWith: +)
         for (lb, dips) in rhs.backends { sum.backends[lb, default: [:]].merge(dips, uniquingKeysWith: +) }
+        for (lb, vips) in rhs.vips { sum.vips[lb, default: [:]].merge(vips, uniquingKeysWith: +) }
+        return sum
+    }
+}
+
+/// Packets and bytes (IP length) of one VIP in both directions: `in` = client packets
+/// forwarded to a DIP, `out` = replies forwarded to the client.
+public struct VIPCounters: Sendable, Equatable {
+    public var packetsIn: UInt64 = 0
+    public var bytesIn: UInt64 = 0
+    public var packetsOut: UInt64 = 0
+    public var bytesOut: UInt64 = 0
+
+    public init() {}
+
+    /// Adds four counters laid out in this order.
+    @usableFromInline
+    mutating func add(_ values: UnsafeMutablePointer<UInt64>) {
+        packetsIn += values[0]
+        bytesIn += values[1]
+        packetsOut += values[2]
+        bytesOut += values[3]
+    }
+
+    public static func + (lhs: VIPCounters, rhs: VIPCounters) -> VIPCounters {
+        var sum = lhs
+        sum.packetsIn += rhs.packetsIn
+        sum.bytesIn += rhs.bytesIn
+        sum.packetsOut += rhs.packetsOut
+        sum.bytesOut += rhs.bytesOut
         return sum
     }
 }

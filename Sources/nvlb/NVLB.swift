@@ -9,6 +9,7 @@ struct NVLB: AsyncParsableCommand {
         abstract: "Layer-4 load balancer for Hyper-V Network Virtualization (NVGRE).",
         subcommands: [
             CheckCommand.self, GenCommand.self, ReplayCommand.self, BenchCommand.self, RunCommand.self,
+            StatusCommand.self, WeightCommand.self, ApplyCommand.self,
         ])
 
     /// Runs the command line with the exit statuses of SPEC §8: 0 success, 2 invalid usage or

@@ -54,6 +54,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         for warning in KernelAddresses.conflicts(configuration) { logger.warning("\(warning)") }
+        let tokens = try ManagementWiring.preflight(path: self.configuration.config)
         let engine: LiveEngine
         do {
             engine = try LiveEngine(configuration: configuration, workers: worker.workers, logger: logger)
@@ -71,11 +72,13 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         logger.info("nvlb running: \(String(ConfigurationSummary.render(configuration).prefix { $0 != "\n" }))")
+        let (store, management) = try ManagementWiring.make(
+            engine: engine, prober: prober, path: self.configuration.config, tokens: tokens, logger: logger)
         let service = LiveService(
-            engine: engine, prober: prober, path: self.configuration.config, statsInterval: statsInterval,
-            logger: logger)
+            engine: engine, prober: prober, store: store, statsInterval: statsInterval, logger: logger)
         let group = ServiceGroup(
-            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: [service] + management, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
@@ -85,7 +88,9 @@ struct LiveService: Service {
     let engine: LiveEngine
     /// Health probes (docs/health.md); nil when the configuration has none.
     let prober: ProbeService?
-    let path: String
+    /// The one change path: SIGHUP re-reads the file through it, as the API changes it.
+    let store: ConfigurationStore
+    var path: String { store.path }
     let statsInterval: Double
     let logger: Logger
 
@@ -113,20 +118,14 @@ struct LiveService: Service {
 
     func reload() {
         do {
-            let configuration = try ConfigurationLoader.load(path: path)
-            let running = engine.configuration
+            let running = store.current.configuration
+            let configuration = try store.reloadFile().configuration
             if configuration.underlay.interface != running.underlay.interface
                 || configuration.external?.interface != running.external?.interface
                 || configuration.balancer.flowTableCapacity != running.balancer.flowTableCapacity
                 || configuration.balancer.workers != running.balancer.workers
             {
                 logger.warning("reload: interfaces, workers and flow_table_capacity take effect only at restart")
-            }
-            engine.reload(configuration)
-            if let prober {
-                prober.update(targets: HealthWiring.targets(configuration))
-            } else if !HealthWiring.targets(configuration).isEmpty {
-                logger.warning("reload: probes added to a running nvlb start at restart")
             }
             logger.info("reloaded \(path): \(String(ConfigurationSummary.render(configuration).prefix { $0 != "\n" }))")
         } catch {

@@ -1,0 +1,89 @@
+import NVLBPolicy
+
+/// What the management server needs from the running data plane, and nothing more: the
+/// runtime is reached only through this protocol (a thin adapter in the executable
+/// implements it), so the server is tested without workers.
+public protocol ManagementBackend: Sendable {
+    /// Publishes a validated policy to the workers (one snapshot swap; never blocks them).
+    func publish(_ configuration: PolicyConfiguration)
+    /// Counters, flows and health at this moment, read from the workers' plain counters.
+    func figures() -> RuntimeFigures
+}
+
+/// One worker's flow table.
+public struct WorkerFigures: Sendable, Equatable {
+    /// Live flows in the table, when the runtime reports them.
+    public var flows: UInt64?
+    /// Entries the table can hold.
+    public var capacity: UInt64
+
+    /// Creates figures.
+    public init(flows: UInt64?, capacity: UInt64) {
+        self.flows = flows
+        self.capacity = capacity
+    }
+}
+
+/// Packets and bytes of one VIP in one direction (`in`: clients → VIP, `out`: replies).
+public struct VIPTraffic: Sendable, Equatable {
+    /// Load balancer name.
+    public var loadBalancer: String
+    /// The VIP (`VSID/VIP` for an internal frontend, the address for an external one).
+    public var vip: String
+    /// `in` or `out`.
+    public var direction: String
+    /// Packets.
+    public var packets: UInt64
+    /// Bytes (frames as received or sent).
+    public var bytes: UInt64
+
+    /// Creates a record.
+    public init(loadBalancer: String, vip: String, direction: String, packets: UInt64, bytes: UInt64) {
+        self.loadBalancer = loadBalancer
+        self.vip = vip
+        self.direction = direction
+        self.packets = packets
+        self.bytes = bytes
+    }
+}
+
+/// The runtime's figures at one moment (docs/metrics.md lists how each is exported).
+public struct RuntimeFigures: Sendable, Equatable {
+    /// Frames received.
+    public var packetsIn: UInt64 = 0
+    /// Frames forwarded.
+    public var packetsOut: UInt64 = 0
+    /// Frames answered by nvlb itself (ARP, ICMP, probe replies).
+    public var answered: UInt64 = 0
+    /// Frames dropped.
+    public var dropped: UInt64 = 0
+    /// Every drop reason by its stable name, zeros included, in the order of docs/packets.md.
+    public var drops: [(name: String, count: UInt64)] = []
+    /// Frames handed from one worker to another.
+    public var handoffs: UInt64 = 0
+    /// One entry per worker.
+    public var workers: [WorkerFigures] = []
+    /// Packets forwarded to each DIP: load balancer → `VSID/CA` → packets.
+    public var backendPackets: [String: [String: UInt64]] = [:]
+    /// Per-VIP traffic, when the runtime counts it.
+    public var vipTraffic: [VIPTraffic] = []
+    /// Health of each DIP (load balancer → `VSID/CA` → up); a DIP absent here is up
+    /// (no probes configured).
+    public var backendUp: [String: [String: Bool]] = [:]
+    /// BGP sessions (peer address → established), when BGP is configured.
+    public var bgpPeers: [String: Bool] = [:]
+    /// Announced VIPs (address → announced), when BGP is configured.
+    public var vipAnnounced: [String: Bool] = [:]
+
+    /// Empty figures.
+    public init() {}
+
+    public static func == (lhs: RuntimeFigures, rhs: RuntimeFigures) -> Bool {
+        lhs.packetsIn == rhs.packetsIn && lhs.packetsOut == rhs.packetsOut && lhs.answered == rhs.answered
+            && lhs.dropped == rhs.dropped && lhs.drops.map(\.name) == rhs.drops.map(\.name)
+            && lhs.drops.map(\.count) == rhs.drops.map(\.count) && lhs.handoffs == rhs.handoffs
+            && lhs.workers == rhs.workers && lhs.backendPackets == rhs.backendPackets
+            && lhs.vipTraffic == rhs.vipTraffic && lhs.backendUp == rhs.backendUp && lhs.bgpPeers == rhs.bgpPeers
+            && lhs.vipAnnounced == rhs.vipAnnounced
+    }
+}

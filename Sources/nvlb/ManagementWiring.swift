@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NVLBControl
+import NVLBDataplane
+import NVLBHealth
+import NVLBManagement
+import NVLBPolicy
+import NVLBRuntime
+import ServiceLifecycle
+
+/// The live engine as the management server's `ManagementBackend`: publication is the
+/// engine's snapshot swap; figures are the workers' plain counters as last copied out.
+struct LiveEngineBackend: ManagementBackend {
+    let engine: LiveEngine
+    /// Health probes (docs/health.md); nil when the configuration started without any.
+    let prober: ProbeService?
+    let logger: Logger
+
+    /// Publishes through the engine (with the current probe results) and gives the prober
+    /// the new policy's targets: every change path (SIGHUP, API) reaches both.
+    func publish(_ configuration: PolicyConfiguration) {
+        engine.reload(configuration)
+        let targets = HealthWiring.targets(configuration)
+        if let prober {
+            prober.update(targets: targets)
+        } else if !targets.isEmpty {
+            logger.warning("probes added to a running nvlb start at restart")
+        }
+    }
+
+    func figures() -> RuntimeFigures {
+        let (counters, _) = engine.counters()
+        var figures = RuntimeFigures()
+        figures.packetsIn = counters.packetsIn
+        figures.packetsOut = counters.packetsOut
+        figures.answered = counters.answered
+        figures.dropped = counters.dropped
+        figures.handoffs = counters.handoffs
+        figures.drops = DropReason.allCases.map { ($0.name, counters[$0]) }
+        figures.backendPackets = counters.backends
+        // A DIP is up unless a probe of one of its rules found it down.
+        for (target, health) in prober?.statuses ?? [] {
+            let name = "\(target.key.vsid)/\(target.key.ca)"
+            let up = health.state == .up && figures.backendUp[target.key.loadBalancer]?[name] != false
+            figures.backendUp[target.key.loadBalancer, default: [:]][name] = up
+        }
+        figures.vipTraffic = counters.vips.sorted { $0.key < $1.key }.flatMap { lb, vips in
+            vips.sorted { $0.key < $1.key }.flatMap { vip, c in
+                [
+                    VIPTraffic(loadBalancer: lb, vip: vip, direction: "in", packets: c.packetsIn, bytes: c.bytesIn),
+                    VIPTraffic(loadBalancer: lb, vip: vip, direction: "out", packets: c.packetsOut, bytes: c.bytesOut),
+                ]
+            }
+        }
+        let capacity = UInt64(engine.configuration.balancer.flowTableCapacity)
+        figures.workers = engine.placement.slots.map { _ in WorkerFigures(flows: nil, capacity: capacity) }
+        return figures
+    }
+}
+
+/// The configuration store of `nvlb run` and, when `management:` is configured, the server.
+enum ManagementWiring {
+    /// What `management:` needs from disk, checked before the engine starts: the token file
+    /// (readable, well formed, not accessible to group or others). `nil` without `management:`.
+    ///
+    /// - Throws: `ExitCode(2)` with the reason on stderr.
+    static func preflight(path: String) throws -> TokenFile? {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        guard let settings = try? ConfigurationLoader.managementSettings(yaml: text, fileName: path) else { return nil }
+        do {
+            return try TokenFile.load(path: resolve(settings.tokenFile, relativeTo: path))
+        } catch {
+            printError("\(path): management.token_file: \(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    /// A path of the configuration, relative to the configuration file's directory.
+    static func resolve(_ file: String, relativeTo configuration: String) -> String {
+        file.hasPrefix("/")
+            ? file : URL(fileURLWithPath: configuration).deletingLastPathComponent().appendingPathComponent(file).path
+    }
+
+    /// Builds the one change path over `path` for `engine`, and the management application
+    /// when configured (`tokens` from `preflight`).
+    ///
+    /// - Throws: `ExitCode(2)` (message on stderr) for TLS files that cannot be used, or for a
+    ///   configuration that became invalid since the engine started.
+    static func make(
+        engine: LiveEngine, prober: ProbeService?, path: String, tokens: TokenFile?, logger: Logger
+    ) throws -> (ConfigurationStore, [any Service]) {
+        let backend = LiveEngineBackend(engine: engine, prober: prober, logger: logger)
+        let publisher = PolicyPublisher(backend: backend)
+        let store: ConfigurationStore
+        do {
+            store = try ConfigurationStore(path: path) { publisher.publish($0) }
+        } catch {
+            printError(error.description)
+            engine.stop()
+            throw ExitCode(2)
+        }
+        // The file may have changed since the engine read it: run what the store holds.
+        if store.current.configuration != engine.configuration { publisher.publish(store.current.configuration) }
+        guard var settings = store.current.management, let tokens else { return (store, []) }
+        if let tls = settings.tls {
+            settings.tls = .init(
+                certificate: resolve(tls.certificate, relativeTo: path), key: resolve(tls.key, relativeTo: path))
+        }
+        let server = ManagementServer(
+            store: store, backend: backend, publisher: publisher, tokens: tokens, settings: settings,
+            logger: Logger(label: "nvlb.management"))
+        do {
+            // Hummingbird logs the bound address when it listens.
+            return (store, [try server.application()])
+        } catch {
+            printError("\(path): management.tls: \(error)")
+            engine.stop()
+            throw ExitCode(2)
+        }
+    }
+}
