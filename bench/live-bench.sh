@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Live benchmark (SPEC §9): forwarded Mpps over veth for the naive libpcap forwarder
+# Live benchmark (README.md "Performance"): forwarded Mpps over veth for the naive libpcap forwarder
 # (pcap_dispatch → one pcap_inject per frame) against nvlb's live I/O (LiveCapture batches →
 # one sendmmsg per batch), measured in the same run on the same topology:
 #

@@ -121,7 +121,7 @@ public enum XXH64 {
     }
 }
 
-/// Which flow fields select a DIP: the SDN SLB `load_distribution` modes (SPEC §4).
+/// Which flow fields select a DIP: the SDN SLB `load_distribution` modes (docs/architecture.md "Flow hashing").
 ///
 /// The policy module maps its configuration enum onto this one.
 public enum FlowDistribution: UInt8, Sendable, Hashable, CaseIterable {

@@ -104,7 +104,7 @@ public struct MaglevTable: Sendable {
     /// - Parameters:
     ///   - backends: the backends; their indices are what ``entries`` hold. Identities must be
     ///     distinct; order is irrelevant to the result.
-    ///   - size: number of slots `M`, a prime in 2...`UInt32.max` (SPEC: ≥ 100 × backends).
+    ///   - size: number of slots `M`, a prime in 2...`UInt32.max` (the configuration requires ≥ 100 × backends).
     ///   - seed: the configured hash seed (`balancer.hash_seed`).
     /// - Precondition: `size` prime; `backends.count` ≤ ``maximumBackendCount``; identities
     ///   distinct; weights ≤ ``maximumWeight``. The caller (policy validation) checks these.

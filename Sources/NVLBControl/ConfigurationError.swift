@@ -1,6 +1,6 @@
 /// One problem found in a configuration file, with the position of the offending YAML node.
 ///
-/// Its `description` is the contract format of SPEC §7:
+/// Its `description` is the format of docs/configuration.md "Errors":
 /// `FILE:LINE:COLUMN: key.path: message`, for example
 /// `example.yaml:41:9: load_balancers[1].backends[0]: no lookup record for VSID 5001 CA 10.1.6.99 in routing domain blue`.
 /// `key.path` uses the YAML key names and `[i]` list indices. Problems that concern the file

@@ -2,7 +2,7 @@ import Foundation
 import NVLBPolicy
 import Yams
 
-/// Loads the YAML configuration file of SPEC §7 into a validated `PolicyConfiguration`.
+/// Loads the YAML configuration file (docs/configuration.md) into a validated `PolicyConfiguration`.
 ///
 /// Every problem is reported at once, each as `FILE:LINE:COLUMN: key.path: message`
 /// (see `ConfigurationDiagnostic`): unknown keys (at the key), wrong types, out-of-range

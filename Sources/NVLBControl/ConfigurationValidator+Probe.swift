@@ -1,7 +1,7 @@
 import NVLBPolicy
 import NVLBWire
 
-/// The rules of health probes (docs/health.md, docs/configuration.md "Health probes").
+/// The rules of health probes (docs/health.md, docs/configuration.md "Keys").
 extension ConfigurationValidator {
     static let probeInterval = 1...3600
     static let probeTimeout = 1...3599

@@ -2,14 +2,14 @@ import NVLBBalancing
 import NVLBPolicy
 import NVLBWire
 
-/// The semantic rules of SPEC §7, and those this project adds where the spec is silent
+/// The semantic rules of the configuration, including those beyond the basic ones
 /// (docs/configuration.md lists every rule with its message).
 ///
 /// Runs over a `RawConfiguration` after reading; a value that could not be read is `nil`
 /// and every check that needs it is skipped, so one error is not reported again as a
 /// cascade of others. Each problem is reported at the YAML node that causes it.
 struct ConfigurationValidator {
-    // Ranges of SPEC §7 and of docs/configuration.md.
+    // Ranges of docs/configuration.md.
     static let workers = 1...256
     static let flowTableCapacity = 1024...67_108_864
     /// 101 is the smallest prime ≥ 100 × 1 backend; 16,777,213 the largest prime below 2^24.
@@ -329,7 +329,7 @@ struct ConfigurationValidator {
         }
     }
 
-    /// SPEC §4: the Maglev table needs ≥ 100 slots per DIP of every rule.
+    /// docs/architecture.md "Maglev tables": the Maglev table needs ≥ 100 slots per DIP of every rule.
     private func checkMaglevSize(backendCount: Int, balancer: RawLoadBalancer, name: String) {
         let explicit = raw.balancer.maglevTableSize
         let size = explicit?.value ?? PolicyConfiguration.Balancer().maglevTableSize

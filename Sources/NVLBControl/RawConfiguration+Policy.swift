@@ -2,7 +2,7 @@ import NVLBPolicy
 import NVLBWire
 
 extension RawConfiguration {
-    /// The `PolicyConfiguration` with every default of SPEC §7 applied.
+    /// The `PolicyConfiguration` with every default of docs/configuration.md applied.
     ///
     /// Call only after validation reported nothing: values are taken as they are (ranges
     /// were checked). Returns `nil` if a required value is missing, which validation has

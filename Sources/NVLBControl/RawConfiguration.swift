@@ -2,7 +2,7 @@ import NVLBPolicy
 import NVLBWire
 import Yams
 
-/// The configuration file as written: every section of SPEC §7 with each value's position,
+/// The configuration file as written: every section of docs/configuration.md with each value's position,
 /// before semantic validation and defaults.
 ///
 /// Reading never fails: a value that is missing or of the wrong type is reported and left

@@ -10,11 +10,11 @@ public struct Classification {
     public enum Kind: UInt8 {
         /// Finished in the first stage: see `verdict`.
         case done
-        /// Plain IPv4 from the Internet to a public VIP (SPEC §3.1).
+        /// Plain IPv4 from the Internet to a public VIP (docs/packets.md "External client to public VIP").
         case externalRequest
-        /// NVGRE from a tenant VM to a CA VIP (SPEC §3.3).
+        /// NVGRE from a tenant VM to a CA VIP (docs/packets.md "Internal client to CA VIP").
         case internalRequest
-        /// NVGRE from a DIP toward a client (SPEC §3.2, §3.4).
+        /// NVGRE from a DIP toward a client (docs/packets.md "Packet paths").
         case reply
         /// NVGRE from a DIP to its routing domain's `probe_source`: a health probe
         /// reply for the prober (docs/health.md).

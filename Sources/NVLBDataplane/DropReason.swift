@@ -1,7 +1,7 @@
 import NVLBWire
 import NVLBPolicy
 import NVLBBalancing
-/// Why a frame was dropped (SPEC §3.6). The `name` of each case is stable: it is the
+/// Why a frame was dropped (docs/packets.md "Drop reasons"). The `name` of each case is stable: it is the
 /// stats JSON key and the metric label.
 @frozen
 public enum DropReason: UInt8, CaseIterable, Sendable, CustomStringConvertible {

@@ -33,7 +33,7 @@ public struct FlowEntry: Sendable, Equatable {
     /// `FlowState` bits.
     public var state: FlowState
     /// NVGRE FlowID of packets toward the DIP and toward an internal client,
-    /// computed once per flow (SPEC §2: a hash of the emitted inner 5-tuple).
+    /// computed once per flow (docs/packets.md "What nvlb sends": a hash of the emitted inner 5-tuple).
     public var requestFlowID: UInt8
     public var replyFlowID: UInt8
     /// Index of the flow's listener in `PolicySnapshot.listeners`, valid while
@@ -68,7 +68,7 @@ public struct FlowEntry: Sendable, Equatable {
     }
 }
 
-/// Connection tracking bits of a flow (SPEC §5 timeouts).
+/// Connection tracking bits of a flow (docs/architecture.md "Flow timeouts and eviction").
 @frozen
 public struct FlowState: OptionSet, Sendable, Equatable {
     public var rawValue: UInt8
@@ -84,7 +84,7 @@ public struct FlowState: OptionSet, Sendable, Equatable {
     public static let backendFIN = FlowState(rawValue: 1 << 4)
     public static let reset = FlowState(rawValue: 1 << 5)
 
-    /// TCP timeouts of SPEC §5, in seconds.
+    /// TCP timeouts of docs/architecture.md "Flow timeouts and eviction", in seconds.
     public static let handshakeTimeout: UInt32 = 30
     public static let closingTimeout: UInt32 = 10
 }

@@ -3,7 +3,7 @@ import NVLBPolicy
 import NVLBBalancing
 import CNVLBShims
 
-/// A worker's flow table (SPEC §5): open addressing with linear probing over
+/// A worker's flow table (docs/architecture.md "Flow table"): open addressing with linear probing over
 /// 64-byte slots (one cache line each), allocated once, never resized.
 ///
 /// - A key lives within `probeWindow` slots of its home slot `hash & mask`.

@@ -1,4 +1,4 @@
 import NVLBWire
 import NVLBPolicy
 import NVLBBalancing
-// Module NVLBDataplane: see DESIGN.md for its role.
+// Module NVLBDataplane: see docs/architecture.md "Layers" for its role.

@@ -1,6 +1,6 @@
 import NVLBWire
 
-/// Next-hop MACs learned by ARP (SPEC §3.5): PA → MAC with Linux-like states, for live mode.
+/// Next-hop MACs learned by ARP (docs/packets.md "ARP and next hops"): PA → MAC with Linux-like states, for live mode.
 /// Pure: no I/O, no clock of its own (every call takes `now`, in milliseconds of a monotonic
 /// clock), no allocation after `init`.
 ///
@@ -26,7 +26,7 @@ import NVLBWire
 /// it with ``apply(_:now:)``. ARP traffic is a few frames per neighbour per minute, so this
 /// costs nothing measurable.
 ///
-/// ## Order of next-hop sources (SPEC §3.5)
+/// ## Order of next-hop sources (docs/packets.md "ARP and next hops")
 /// A static `underlay.neighbors` entry wins (the snapshot's `nextHopMAC`); then this cache;
 /// when this cache says unresolved and `underlay.gateway_mac` is configured, the PA is
 /// reached through the gateway and no request is needed — the caller decides, the cache only

@@ -3,7 +3,7 @@ import NVLBPolicy
 import NVLBWire
 
 extension DataplaneWorker {
-    /// SPEC §3.5: answers an ARP request for nvlb's PA (underlay) or for an
+    /// docs/packets.md "ARP and next hops": answers an ARP request for nvlb's PA (underlay) or for an
     /// external VIP (external side), rewriting the request into the reply in place.
     @inlinable
     static func answerARP(_ packet: inout Packet, into c: inout Classification, snapshot s: PolicySnapshot) {

@@ -4,7 +4,7 @@ import NVLBWire
 
 extension DataplaneWorker {
     /// First stage: validates the frame layer by layer and decides its kind. Every
-    /// check of SPEC §2 and §3.6 that needs no flow state happens here; ARP is
+    /// check of docs/packets.md "What nvlb accepts" and "Drop reasons" that needs no flow state happens here; ARP is
     /// answered here (in place).
     @inlinable
     public static func classify(_ packet: inout Packet, snapshot s: PolicySnapshot) -> Classification {
@@ -46,7 +46,7 @@ extension DataplaneWorker {
         }
         guard toExternal else { return c.finish(.drop(.notForUs)) }
 
-        // SPEC §3.1: plain IPv4 from the Internet to a public VIP.
+        // docs/packets.md "External client to public VIP": plain IPv4 from the Internet to a public VIP.
         c.vsid = 0
         c.ethernet = 0
         if let drop = parseTransport(p, ip: EthernetHeader.size, end: outerEnd, into: &c) {
@@ -64,8 +64,8 @@ extension DataplaneWorker {
         c.hash = s.hasher.flowHash(protocolNumber: c.protocolNumber, clientIP: c.source, clientPort: c.sourcePort)
     }
 
-    /// NVGRE received at nvlb's PA (SPEC §2): GRE checks, VSID, inner frame, then
-    /// request to a CA VIP or reply from a DIP, with the spoofing checks of §3.3/§3.4.
+    /// NVGRE received at nvlb's PA (docs/packets.md "What nvlb accepts"): GRE checks, VSID, inner frame, then
+    /// request to a CA VIP or reply from a DIP, with the spoofing checks of docs/packets.md "Spoofing checks and tenant isolation".
     @inlinable
     static func classifyNVGRE(
         _ p: UnsafeMutableRawPointer, outerEnd: Int, into c: inout Classification, snapshot s: PolicySnapshot
@@ -107,7 +107,7 @@ extension DataplaneWorker {
         if parseTransport(p, ip: innerIP, end: innerEnd, into: &c) != nil { return false }
 
         // The sender: the VSID's domain (the inner destination must be its gateway MAC)
-        // and its lookup record for the spoofing checks of SPEC §3.3/§3.4.
+        // and its lookup record for the spoofing checks of docs/packets.md "Spoofing checks and tenant isolation".
         // Every entry of a VSID carries its domain; a client in another VSID of the
         // domain has no entry of its own in the request's VSID, its VIP has.
         let sender = s.addressIndex.find(AddressMap.key(vsid: vsid, address: c.source))
@@ -183,7 +183,7 @@ extension DataplaneWorker {
 
         let listener = s.frontend(vsid: vsid, vip: c.destination, protocolNumber: c.protocolNumber, port: c.destinationPort)
         if listener >= 0 {
-            // SPEC §3.3: the client must be who its lookup record says.
+            // docs/packets.md "Internal client to CA VIP": the client must be who its lookup record says.
             guard let record = s.record(vsid: vsid, ca: c.source) ?? s.record(domain: domain, ca: c.source),
                   s.records[record].pa == outerSource, s.records[record].mac == sourceMAC
             else { return c.finish(.drop(.spoofed)) }
@@ -194,7 +194,7 @@ extension DataplaneWorker {
             return
         }
         if listener == PolicySnapshot.noRuleForPort { return c.finish(.drop(.noRule)) }
-        // SPEC §3.4: a reply must come from the DIP's host with the DIP's MAC.
+        // docs/packets.md "DIP reply to internal client": a reply must come from the DIP's host with the DIP's MAC.
         guard let record = s.record(vsid: vsid, ca: c.source),
               s.records[record].pa == outerSource, s.records[record].mac == sourceMAC
         else { return c.finish(.drop(.spoofed)) }

@@ -85,7 +85,7 @@ extension DataplaneWorker {
         c.transport = icmpOffset
         c.ipLength = Int(header.totalLength)
 
-        // The sender must be who its lookup record says, as for TCP and UDP (SPEC §3.3/§3.4).
+        // The sender must be who its lookup record says, as for TCP and UDP (docs/packets.md "Spoofing checks and tenant isolation").
         let toVIP = s.isVIP(vsid: vsid, vip: destination)
         let sender = toVIP ? s.record(vsid: vsid, ca: source) ?? s.record(domain: domain, ca: source)
             : s.record(vsid: vsid, ca: source)

@@ -89,7 +89,7 @@ extension DataplaneWorker {
             clientVSID = entry.pointee.clientVSID
             flowID = entry.pointee.replyFlowID
         } else {
-            // No state: the flow as a reply without state is rebuilt (SPEC §3.4).
+            // No state: the flow as a reply without state is rebuilt (docs/packets.md "DIP reply to internal client").
             guard let found = s.reverseIndex.find(
                 UInt64(c.vsid) << 32 | UInt64(c.source), UInt64(c.protocolNumber) << 16 | UInt64(c.sourcePort)),
                 found != PolicySnapshot.ambiguous

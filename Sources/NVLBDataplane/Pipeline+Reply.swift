@@ -3,7 +3,7 @@ import NVLBPolicy
 import NVLBWire
 
 extension DataplaneWorker {
-    /// SPEC §3.2 and §3.4: a DIP's reply → back to the client, source NAT'd to the VIP:
+    /// docs/packets.md "Packet paths": a DIP's reply → back to the client, source NAT'd to the VIP:
     /// decapsulated toward an external client, re-encapsulated toward an internal one.
     @inlinable
     mutating func forwardReply(_ packet: inout Packet, _ c: Classification, snapshot s: PolicySnapshot, now: UInt32)
@@ -81,7 +81,7 @@ extension DataplaneWorker {
         clampMSS(p, c, snapshot: s)
         let innerLength = EthernetHeader.size + c.ipLength
         if clientVSID == 0 {
-            // SPEC §3.2: plain IPv4 to the Internet client via the upstream router.
+            // docs/packets.md "DIP reply to external client": plain IPv4 to the Internet client via the upstream router.
             guard s.hasExternal else { return .drop(.noFlow) }
             let ethernet = EthernetHeader(p + c.ethernet)
             ethernet.destination = MACAddress(rawValue: s.externalGatewayMAC)
@@ -95,7 +95,7 @@ extension DataplaneWorker {
             return .forward(.external)
         }
 
-        // SPEC §3.4: back into the client's VSID, toward its host.
+        // docs/packets.md "DIP reply to internal client": back into the client's VSID, toward its host.
         guard IPv4Header.minimumSize + GREHeader.size + innerLength <= s.mtu else { return .drop(.tooBig) }
         let clientRecord = s.addressIndex.find(AddressMap.key(vsid: clientVSID, address: c.destination)).record
         guard clientRecord >= 0 else { return .drop(.noFlow) }

@@ -3,7 +3,7 @@ import NVLBPolicy
 import NVLBWire
 
 extension DataplaneWorker {
-    /// SPEC §3.1 and §3.3: a client's packet to a VIP → the chosen DIP, NVGRE-encapsulated.
+    /// docs/packets.md "Packet paths": a client's packet to a VIP → the chosen DIP, NVGRE-encapsulated.
     @inlinable
     mutating func forwardRequest(_ packet: inout Packet, _ c: Classification, snapshot s: PolicySnapshot, now: UInt32)
         -> Verdict

@@ -52,7 +52,7 @@ enum Rewrite {
         }
     }
 
-    /// Writes outer Ethernet + IPv4 + GRE (SPEC §2 "On send") at `p`, in front of
+    /// Writes outer Ethernet + IPv4 + GRE (docs/packets.md "What nvlb sends") at `p`, in front of
     /// an inner frame of `innerLength` bytes. `source` and `ttl` must be the ones
     /// summed into `checksumBase` (`PolicySnapshot.outerChecksumBase`).
     @inlinable @inline(__always)
@@ -84,7 +84,7 @@ enum Rewrite {
 }
 
 extension DataplaneWorker {
-    /// The NVGRE FlowID of an emitted packet (SPEC §2): an 8-bit hash of its inner
+    /// The NVGRE FlowID of an emitted packet (docs/packets.md "What nvlb sends"): an 8-bit hash of its inner
     /// 5-tuple with `underlay.flow_id: hash`, 0 with `zero`.
     @inlinable @inline(__always)
     static func flowID(

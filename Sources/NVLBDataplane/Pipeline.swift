@@ -3,7 +3,7 @@ import NVLBPolicy
 import NVLBWire
 
 /// A worker's data plane: its flow table and counters, and the per-packet
-/// function `(snapshot, worker state, frame, now) → verdict` of SPEC §3.
+/// function `(snapshot, worker state, frame, now) → verdict` of docs/packets.md.
 ///
 /// No I/O, no threads, no locks, no allocation per packet: a frame is parsed and
 /// rewritten in place in the caller's buffer. `process` handles one frame;
@@ -12,7 +12,7 @@ import NVLBWire
 public struct DataplaneWorker: ~Copyable {
     public var flows: FlowTable
     public var counters: WorkerCounters
-    /// Next hops learned by ARP (live mode, SPEC §3.5); unused offline.
+    /// Next hops learned by ARP (live mode, docs/packets.md "ARP and next hops"); unused offline.
     public var neighbors: NeighborCache
     /// Live mode with probes: where probe replies go (docs/health.md); nil offline,
     /// where replies are counted and discarded.
@@ -59,7 +59,7 @@ public struct DataplaneWorker: ~Copyable {
         arpQueue.deallocate()
     }
 
-    /// The next-hop MAC toward a lookup record's PA (SPEC §3.5): a static neighbour; in
+    /// The next-hop MAC toward a lookup record's PA (docs/packets.md "ARP and next hops"): a static neighbour; in
     /// live mode a MAC learned by ARP (queueing a request when there is none yet);
     /// else `underlay.gateway_mac`. 0 when unresolved.
     @inlinable @inline(__always)

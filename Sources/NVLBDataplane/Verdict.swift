@@ -11,7 +11,7 @@ public enum Port: UInt8, Sendable, Equatable {
     case external
 }
 
-/// The outcome of one received frame (SPEC §3): exactly one of these.
+/// The outcome of one received frame (docs/packets.md "Outcomes of a frame"): exactly one of these.
 @frozen
 public enum Verdict: Sendable, Equatable {
     /// The rewritten frame (at the packet's new `start`/`length`) leaves by `port`.

@@ -1,6 +1,6 @@
 /// A view of a worker's receive buffers: `count` slots of `slotSize` bytes at `base`, each
 /// frame stored `headroom` bytes into its slot (room to prepend the 42-byte NVGRE header in
-/// place, SPEC/DESIGN "headroom"), with its length in `lengths[i]`.
+/// place, docs/architecture.md "The data plane"), with its length in `lengths[i]`.
 ///
 /// Does not own the memory: ``FrameBuffers`` owns one, or the runtime passes memory it
 /// allocated on the worker's NUMA node. Slot `i`'s frame is at `frame(i)`; a frame longer

@@ -6,7 +6,7 @@ import CPcap
     import Musl
 #endif
 
-/// One worker's libpcap capture on a live interface (SPEC §6, §8 `nvlb run`): promiscuous,
+/// One worker's libpcap capture on a live interface (docs/operations.md "Live I/O"): promiscuous,
 /// immediate mode, incoming frames only, non-blocking with ``wait(timeoutMilliseconds:)``
 /// (a blocking read never returns on an idle link), optionally joined to a
 /// ``PacketFanout`` group so that several workers share the interface by flow.

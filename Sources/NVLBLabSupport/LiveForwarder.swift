@@ -14,7 +14,7 @@ import Synchronization
 /// one interface to another (no NAT, no parsing).
 ///
 /// - ``Mode/naive``: the textbook libpcap forwarder — `pcap_dispatch` with the injecting
-///   callback, one `pcap_inject` (one `send`) per frame. The baseline of SPEC §9.
+///   callback, one `pcap_inject` (one `send`) per frame. The baseline of README.md "Performance".
 /// - ``Mode/captureInject``: ``LiveCapture`` batches on receive, still one `pcap_inject`
 ///   per frame: isolates the cost of transmit.
 /// - ``Mode/batched``: ``LiveCapture`` + ``BatchTransmitter`` (one `sendmmsg` per batch):

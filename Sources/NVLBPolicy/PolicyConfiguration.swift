@@ -2,7 +2,7 @@ import NVLBWire
 
 /// A validated configuration: plain values, every reference checked, defaults applied.
 ///
-/// `NVLBControl` produces it from the YAML file (SPEC §7) and guarantees every
+/// `NVLBControl` produces it from the YAML file (docs/configuration.md) and guarantees every
 /// validation rule of the spec; `PolicySnapshot(configuration:)` compiles it into the
 /// indexes the packet path reads. Field names follow the YAML keys.
 public struct PolicyConfiguration: Sendable, Equatable {

@@ -3,22 +3,22 @@ import NVLBIO
 import NVLBPolicy
 import NVLBWire
 
-/// `nvlb gen`: realistic traffic for a configuration, as nvlb would receive it (SPEC §8).
+/// `nvlb gen`: realistic traffic for a configuration, as nvlb would receive it (README.md "Commands").
 ///
 /// Every frontend × rule of every load balancer gets clients (the first flows visit each one
 /// once; later flows follow the popularity distribution):
 ///
-/// - **External clients** (public VIPs, SPEC §3.1): plain IPv4 from `external.gateway_mac`
+/// - **External clients** (public VIPs, docs/packets.md "External client to public VIP"): plain IPv4 from `external.gateway_mac`
 ///   to `external.mac`, client addresses in the benchmark range 198.18.0.0/15 (RFC 2544),
 ///   ephemeral ports 32768–60999, frames padded to the 60-byte Ethernet minimum as received.
-/// - **Internal clients** (CA VIPs, SPEC §3.3): a tenant VM of the frontend's VSID (one that
+/// - **Internal clients** (CA VIPs, docs/packets.md "Internal client to CA VIP"): a tenant VM of the frontend's VSID (one that
 ///   is not a backend of the same load balancer when there is one), NVGRE-encapsulated as
 ///   its Hyper-V host sends it: outer Ethernet from the host's MAC (its static
 ///   `underlay.neighbors` entry, else `02:00` + the PA's four bytes) to `underlay.mac`,
 ///   outer IPv4 host PA → `underlay.address`, GRE key `VSID << 8 | FlowID` (FlowID an 8-bit
 ///   hash of the inner 5-tuple), inner Ethernet from the VM's MAC to the routing domain's
 ///   `gateway_mac`.
-/// - **Replies** (`replies`, SPEC §3.2/§3.4): the DIP's answers as its host sends them: NVGRE
+/// - **Replies** (`replies`, docs/packets.md "Packet paths"): the DIP's answers as its host sends them: NVGRE
 ///   from the DIP host's PA to `underlay.address`, VSID of the DIP, inner Ethernet from the
 ///   DIP VM's MAC to its domain's gateway MAC, inner IPv4 `DIP CA:backend port → client`.
 ///   The DIP is the one nvlb picks: each flow's first request is run through a private
@@ -205,7 +205,7 @@ public struct TrafficGenerator: Sendable {
         self.popularity = PopularitySampler(count: frontendTargets.count, exponent: options.zipfExponent)
         self.hostMACs = Dictionary(
             configuration.underlay.neighbors.map { ($0.address, $0.mac) }, uniquingKeysWith: { first, _ in first })
-        // nvlb drops what would exceed the MTU after encapsulation (SPEC §3.6 too_big): the
+        // nvlb drops what would exceed the MTU after encapsulation (docs/packets.md "Drop reasons": too_big): the
         // hosts' tenant MTU leaves room for the 42 bytes of NVGRE, as Hyper-V's does.
         let innerIP = configuration.underlay.mtu - GREHeader.encapsulationOverhead
         self.maximumTCPSegment = max(64, min(1460, innerIP - 40))

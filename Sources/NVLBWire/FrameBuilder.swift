@@ -4,7 +4,7 @@
 /// Layers compose: `ethernet` wraps any payload, `ipv4Packet` any transport bytes,
 /// `tcpSegment`/`udpDatagram` build transport bytes with the pseudo-header checksum, and
 /// `tcp`/`udp`/`arpRequest`/`arpReply` build whole frames in one call. `encapsulate` wraps
-/// any inner frame in outer Ethernet/IPv4/NVGRE (RFC 7637, SPEC §2):
+/// any inner frame in outer Ethernet/IPv4/NVGRE (RFC 7637, docs/packets.md "Wire format"):
 ///
 /// ```swift
 /// let inner = FrameBuilder.tcp(
@@ -253,7 +253,7 @@ public enum FrameBuilder {
 
     // MARK: NVGRE
 
-    /// `inner` (a whole Ethernet frame) encapsulated in NVGRE as nvlb sends it (SPEC §2):
+    /// `inner` (a whole Ethernet frame) encapsulated in NVGRE as nvlb sends it (docs/packets.md "What nvlb sends"):
     /// outer Ethernet (`outerSourceMAC` → `outerDestinationMAC`, type IPv4, untagged), outer
     /// IPv4 (IHL 5, DF, protocol 47, `tos`, `ttl`, `identification`, correct checksum),
     /// GRE 0x2000/0x6558 with key `vsid << 8 | flowID`, then `inner` unchanged.

@@ -3,7 +3,7 @@ import NVLBWire
 /// Connections that reached a VM through the gateway, so that the VM's answers go back
 /// through it.
 ///
-/// nvlb keeps the real client address when it forwards to a DIP (SPEC §3.3). An internal
+/// nvlb keeps the real client address when it forwards to a DIP (docs/packets.md "Internal client to CA VIP"). An internal
 /// client's CA has a lookup record in the DIP's routing domain, so by lookup records alone
 /// the DIP's host would send the reply straight to the client's host, bypassing nvlb's
 /// reverse NAT. HNV makes the reply return through the load balancer; this table is the

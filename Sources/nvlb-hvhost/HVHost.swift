@@ -47,7 +47,7 @@ extension HVHost {
                     --vm 5001:10.1.6.20:blue-vm1 --vm 6001:10.1.6.21:red-vm1
                 """)
 
-        @Option(help: "The nvlb configuration file (SPEC §7).")
+        @Option(help: "The nvlb configuration file (docs/configuration.md).")
         var config: String
 
         @Option(help: "This host's provider address (PA).")

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Why the host dropped a frame; the names follow nvlb's drop reasons (SPEC §3.6) where the
+/// Why the host dropped a frame; the names follow nvlb's drop reasons (docs/packets.md "Drop reasons") where the
 /// meaning is the same.
 enum HostDropReason: String, CaseIterable {
     /// Truncated or inconsistent headers, or a frame longer than the receive buffer.

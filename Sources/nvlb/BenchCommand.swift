@@ -3,7 +3,7 @@ import Foundation
 import NVLBPolicy
 import NVLBRuntime
 
-/// `nvlb bench`: in-memory data plane throughput (SPEC §8).
+/// `nvlb bench`: in-memory data plane throughput (docs/statistics.md "nvlb bench --json").
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -25,7 +25,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds of the timed data plane pass.", valueName: "S"))
     var seconds: Double = 5
 
-    @Flag(help: "Print one JSON object (SPEC §8) instead of text.")
+    @Flag(help: "Print one JSON object (docs/statistics.md) instead of text.")
     var json = false
 
     func validate() throws {

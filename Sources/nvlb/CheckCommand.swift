@@ -4,7 +4,7 @@ import NVLBControl
 
 /// `nvlb check --config FILE`: validates a configuration and prints its summary.
 ///
-/// Exit status (SPEC §8): 0 valid (summary on stdout); 2 invalid configuration (every
+/// Exit status (README.md "Commands"): 0 valid (summary on stdout); 2 invalid configuration (every
 /// diagnostic on stderr, one per line, `FILE:LINE:COLUMN: key.path: message`) or misuse.
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

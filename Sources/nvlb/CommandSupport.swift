@@ -54,7 +54,7 @@ enum ProgressBar {
 
 /// `--config FILE`, shared by every sub-command.
 struct ConfigurationOption: ParsableArguments {
-    @Option(help: ArgumentHelp("The YAML configuration file (SPEC §7).", valueName: "FILE"))
+    @Option(help: ArgumentHelp("The YAML configuration file (docs/configuration.md).", valueName: "FILE"))
     var config: String
 
     /// The validated configuration; an invalid file prints every problem and exits 2.

@@ -4,7 +4,7 @@ import NVLBIO
 import NVLBRuntime
 import NVLBTraffic
 
-/// `nvlb gen`: realistic traffic for a configuration (SPEC §8).
+/// `nvlb gen`: realistic traffic for a configuration (README.md "Commands").
 struct GenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gen",

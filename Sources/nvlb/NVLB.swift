@@ -12,7 +12,7 @@ struct NVLB: AsyncParsableCommand {
             StatusCommand.self, WeightCommand.self, ApplyCommand.self,
         ])
 
-    /// Runs the command line with the exit statuses of SPEC §8: 0 success, 2 invalid usage or
+    /// Runs the command line with the exit statuses of README.md "Commands": 0 success, 2 invalid usage or
     /// configuration, 1 any other failure.
     ///
     /// ArgumentParser reports usage errors with `EX_USAGE` (64); the contract says 2, so they are

@@ -3,7 +3,7 @@ import Foundation
 import NVLBPolicy
 import NVLBRuntime
 
-/// `nvlb replay`: the data plane over a capture (SPEC §8).
+/// `nvlb replay`: the data plane over a capture (README.md "Commands").
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
@@ -11,7 +11,7 @@ struct ReplayCommand: ParsableCommand {
         discussion: """
             IN and OUT are pcap files with Ethernet link type. Per-flow order is kept. The flow
             clock follows the capture's timestamps, so timeouts behave as they would have live.
-            --stats writes the statistics JSON of SPEC §8 (every drop reason, zeros included).
+            --stats writes the statistics JSON described in docs/statistics.md (every drop reason, zeros included).
             """)
 
     @OptionGroup var configuration: ConfigurationOption

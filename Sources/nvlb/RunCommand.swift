@@ -9,7 +9,7 @@ import NVLBRuntime
 import ServiceLifecycle
 import UnixSignals
 
-/// `nvlb run`: live mode (SPEC §8).
+/// `nvlb run`: live mode (docs/operations.md).
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -20,7 +20,7 @@ struct RunCommand: AsyncParsableCommand {
             SIGHUP re-reads the configuration file: a valid file is published to the workers without
             stopping them (open connections keep their DIPs); an invalid one is logged and the running
             policy is kept. SIGTERM/SIGINT drain and exit 0. nvlb's PA and VIPs must not be configured
-            on the kernel's interfaces (see README, deployment).
+            on the kernel's interfaces (see docs/operations.md).
             """)
 
     @OptionGroup var configuration: ConfigurationOption

@@ -280,7 +280,7 @@ import Testing
             #expect(plainResult.symmetric == 1.0)
             #expect(plainResult.perMember.allSatisfy { $0 > 0 })
 
-            // Across nvlb's NAT: client → VIP in, DIP → client back (SPEC §3.1/§3.2).
+            // Across nvlb's NAT: client → VIP in, DIP → client back (docs/packets.md "Packet paths").
             let natted = ports.map { port in
                 (
                     FrameBuilder.udp(srcMAC: macA, dstMAC: macB, src: client, dst: vip, sport: port, dport: 80),
@@ -351,7 +351,7 @@ final class LiveCaptureBox {
     init(_ capture: consuming LiveCapture) { self.capture = capture }
 }
 
-/// The live benchmark (SPEC §9, issue "live benchmark"): not a timed test. Runs only with
+/// The live benchmark (README.md "Performance", issue "live benchmark"): not a timed test. Runs only with
 /// `NVLB_LIVE_BENCH=1` (see `bench/live-bench.sh`), as root, in a release build.
 ///
 /// Topology: namespace `gen` ─ veth ─ namespace `dut` ─ veth ─ namespace `sink`. A sendmmsg

@@ -4,7 +4,7 @@ import NVLBWire
 import Testing
 
 /// `routing_domains[].probe_source`, `load_balancers[].probes[]` and `rules[].probe`
-/// (docs/configuration.md "Health probes"): the values read, the defaults, and one test
+/// (docs/configuration.md "Keys"): the values read, the defaults, and one test
 /// per validation rule with its exact diagnostic.
 @Suite("Probe configuration")
 struct ProbeConfigurationTests {

@@ -1,7 +1,7 @@
 import NVLBControl
 import Testing
 
-/// One test per semantic validation rule of SPEC §7 / docs/configuration.md: a small
+/// One test per semantic validation rule of docs/configuration.md: a small
 /// invalid file, and the exact diagnostic (position, key path, message) it must produce.
 @Suite("Validation rules")
 struct ValidationRuleTests {

@@ -6,7 +6,7 @@ import NVLBWire
 import PropertyBased
 import Testing
 
-/// Every frame nvlb emits carries correct checksums at every layer (SPEC §3: RFC 1624
+/// Every frame nvlb emits carries correct checksums at every layer (docs/packets.md "Header rewriting and checksums": RFC 1624
 /// incremental updates of inner IPv4 and TCP/UDP, a fresh outer IPv4 checksum).
 @Suite struct ChecksumPropertyTests {
     static let setup = TestPolicies.exampleWithClients(20)

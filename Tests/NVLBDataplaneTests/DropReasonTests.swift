@@ -4,7 +4,7 @@ import NVLBTestSupport
 import NVLBWire
 import Testing
 
-/// Every drop reason of SPEC §3.6 with a frame that must produce it.
+/// Every drop reason of docs/packets.md "Drop reasons" with a frame that must produce it.
 @Suite struct DropReasonTests {
     static let blueHost = TestPolicies.ip("192.168.6.4")
     static let vm2 = Actors.vm2

@@ -2,7 +2,7 @@ import NVLBBalancing
 import NVLBDataplane
 import Testing
 
-/// `FlowTable` on its own (SPEC §5): both keys of an entry, expiry per state at the exact
+/// `FlowTable` on its own (docs/architecture.md "Flow table"): both keys of an entry, expiry per state at the exact
 /// boundaries, tombstone reuse, and eviction that a SYN flood cannot turn against
 /// established flows.
 @Suite struct FlowTableTests {

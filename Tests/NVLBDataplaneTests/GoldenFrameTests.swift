@@ -3,7 +3,7 @@ import NVLBTestSupport
 import NVLBWire
 import Testing
 
-/// SPEC §3.1–3.4 byte for byte, with the frames of `GoldenFrames`.
+/// docs/packets.md "Packet paths" byte for byte, with the frames of `GoldenFrames`.
 @Suite struct GoldenFrameTests {
     @Test func externalRequestAndReply() {
         let harness = Harness(TestPolicies.goldenExample())

@@ -4,7 +4,7 @@ import NVLBTestSupport
 import NVLBWire
 import Testing
 
-/// Live-mode next hops (SPEC §3.5): a PA without a static neighbour and without
+/// Live-mode next hops (docs/packets.md "ARP and next hops"): a PA without a static neighbour and without
 /// `underlay.gateway_mac` is resolved by ARP — `neighbor_unresolved` and a queued
 /// request until the reply is learned, then forwarded to the learned MAC.
 @Suite struct LiveNeighborTests {

@@ -2,7 +2,7 @@ import NVLBDataplane
 import NVLBWire
 import Testing
 
-/// The ARP neighbour cache (SPEC §3.5) on a fake clock: milliseconds passed explicitly.
+/// The ARP neighbour cache (docs/packets.md "ARP and next hops") on a fake clock: milliseconds passed explicitly.
 @Suite struct NeighborCacheTests {
     static let ownPA = IPv4Address(192, 168, 6, 2)
     static let ownMAC = MACAddress(rawValue: 0x02_4C_42_00_06_02)

@@ -5,14 +5,14 @@ import NVLBTestSupport
 import NVLBWire
 import Testing
 
-/// SPEC §2–§5 behaviour through the whole pipeline with the SPEC §7 example policy:
+/// The behaviour of docs/packets.md and docs/architecture.md through the whole pipeline with the example policy:
 /// UDP, ARP, outer header fields, FlowID, outer IP options, padding, counters and
 /// backend selection (weights, distribution, determinism).
 @Suite struct PipelineBehaviourTests {
     static let vm1 = TestPolicies.ip("10.1.6.20")
     static let vm2 = TestPolicies.ip("10.1.6.21")
 
-    // MARK: UDP (SPEC §3.1, §3.2)
+    // MARK: UDP (docs/packets.md "Packet paths")
 
     @Test(arguments: [false, true])
     func udpRequestAndReply(zeroChecksum: Bool) throws {
@@ -53,7 +53,7 @@ import Testing
         #expect(harness.counters.flowsCreated == 1)
     }
 
-    // MARK: ARP (SPEC §3.5)
+    // MARK: ARP (docs/packets.md "ARP and next hops")
 
     /// (who asks, its MAC, target, expected MAC, expected port)
     static let arpCases: [(IPv4Address, MACAddress, IPv4Address, MACAddress, Port)] = [
@@ -121,7 +121,7 @@ import Testing
         #expect(out.ipv4?.destination == TestPolicies.ip("192.168.6.3"))
     }
 
-    // MARK: Outer header (SPEC §2 "On send")
+    // MARK: Outer header (docs/packets.md "What nvlb sends")
 
     enum NVGREPath: CaseIterable { case externalRequest, internalRequest, internalReply }
 
@@ -182,7 +182,7 @@ import Testing
         #expect(out.ipv4?.ttl == 64)
     }
 
-    // MARK: FlowID (SPEC §2)
+    // MARK: FlowID (docs/packets.md "What nvlb sends")
 
     @Test(arguments: NVGREPath.allCases)
     func flowIDHashIsStablePerFlowAndSpreads(_ path: NVGREPath) throws {
@@ -212,7 +212,7 @@ import Testing
         }
     }
 
-    // MARK: Outer IP options and Ethernet padding (SPEC §2 receive)
+    // MARK: Outer IP options and Ethernet padding (docs/packets.md "What nvlb accepts")
 
     static func options(_ count: Int) -> [UInt8] {
         // Router Alert (RFC 2113) then NOPs and an end-of-list.
@@ -288,7 +288,7 @@ import Testing
         #expect(ParsedFrame(result.output)?.inner?.trailer.isEmpty ?? true)
     }
 
-    // MARK: Counters and backend selection (SPEC §4, §8 stats)
+    // MARK: Counters and backend selection (docs/architecture.md "Backend selection", docs/statistics.md)
 
     @Test func perDIPCountersMatchTheForwardedFrames() throws {
         let (configuration, clients) = TestPolicies.exampleWithClients(10)
@@ -412,7 +412,7 @@ import Testing
         }
     }
 
-    // MARK: Flow table pressure through the pipeline (SPEC §5)
+    // MARK: Flow table pressure through the pipeline (docs/architecture.md "Flow timeouts and eviction")
 
     /// Opens a TCP flow from `port` through the handshake (SYN, the DIP's SYN-ACK, ACK).
     static func establish(_ harness: Harness, port: UInt16) throws -> Traffic.Delivery {

@@ -4,7 +4,7 @@ import NVLBTestSupport
 import NVLBWire
 import Testing
 
-/// A policy reload on a running worker (SPEC §4, §5, §6): a new `PolicySnapshot` is
+/// A policy reload on a running worker (docs/architecture.md "Snapshot publication" and "Backend selection"): a new `PolicySnapshot` is
 /// swapped in under the same flow table.
 @Suite struct ReloadTests {
     static let vm1 = TestPolicies.ip("10.1.6.20")

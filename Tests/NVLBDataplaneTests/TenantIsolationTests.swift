@@ -6,7 +6,7 @@ import NVLBWire
 import PropertyBased
 import Testing
 
-/// SPEC §3.3/§3.4: "A tenant's packet is never emitted into another routing domain's VSID."
+/// docs/packets.md "Spoofing checks and tenant isolation": "A tenant's packet is never emitted into another routing domain's VSID."
 /// Random policies whose routing domains reuse the same CAs (and the same internal VIPs),
 /// random traffic of every tenant, external clients, and spoofing attempts across tenants.
 @Suite struct TenantIsolationTests {

@@ -134,7 +134,7 @@ struct TenantVM: Equatable {
         return Actors.fromHost(hostPA: pa, hostMAC: Traffic.hostMAC, vsid: sendVSID ?? vsid, inner: inner)
     }
 
-    /// The SPEC example's client VM 10.1.5.20 in VSID 5002.
+    /// The example configuration's client VM 10.1.5.20 in VSID 5002.
     static let exampleClient = TenantVM(
         vsid: 5002, ca: TestPolicies.ip("10.1.5.20"), pa: TestPolicies.ip("192.168.6.7"),
         mac: TestPolicies.mac("00:15:5d:01:05:20"))

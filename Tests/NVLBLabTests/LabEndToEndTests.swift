@@ -8,9 +8,9 @@ import Testing
 
 extension LabSuites {
     /// Real TCP through `nvlb run` in the lab (issue 6): the external client to the public
-    /// VIPs (SPEC §3.1/3.2), the internal client to the CA VIP (§3.3/3.4), tenant isolation
+    /// VIPs and the internal client to the CA VIP (docs/packets.md "Packet paths"), tenant isolation
     /// with overlapping CAs, and a SIGHUP reload that drains a DIP (weight 0) without
-    /// breaking an open connection (§4).
+    /// breaking an open connection (docs/architecture.md "Backend selection").
     ///
     /// Runs `.build/<triple>/debug/nvlb run --config <copy of Config/lab.yaml>` in the lab's
     /// nvlb namespace; skips (cancels, with the reason) when `nvlb --help` lists no `run`, or

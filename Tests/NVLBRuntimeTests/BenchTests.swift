@@ -5,7 +5,7 @@ import NVLBTestSupport
 import Testing
 
 /// `nvlb bench` end to end on a small run: every prebuilt frame is forwarded (no drops),
-/// figures are present per worker, and the JSON has the keys of SPEC §8.
+/// figures are present per worker, and the JSON has the keys described in docs/statistics.md.
 @Suite struct BenchTests {
     @Test(arguments: [1, 2])
     func smallRunForwardsEverythingAndReports(workers: Int) throws {

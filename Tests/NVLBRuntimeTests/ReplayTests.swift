@@ -78,7 +78,7 @@ import Testing
         #expect(stats.backends["red-web"]?["6001/10.1.6.22"] == 0)
         #expect(stats.flowsCreated == 1 && stats.workers == 1)
 
-        // The JSON document has the keys of SPEC §8.
+        // The JSON document has the keys described in docs/statistics.md.
         let json = try JSONSerialization.jsonObject(with: Data(stats.json().utf8)) as? [String: Any]
         #expect(
             Set(json?.keys.map { $0 } ?? []) == [

@@ -1,6 +1,6 @@
 import NVLBWire
 
-/// Frames of the SPEC example's actors.
+/// Frames of the example configuration's actors.
 public enum Actors {
     public static let lbMAC = TestPolicies.mac("02:4c:42:00:06:02")
     public static let lbPA = TestPolicies.ip("192.168.6.2")

@@ -1,8 +1,8 @@
-/// The frames of SPEC §3.1–3.4 in and out, for the example policy reduced to one DIP
+/// The frames of docs/packets.md "Packet paths" in and out, for the example policy reduced to one DIP
 /// (`TestPolicies.goldenExample()`). The expected frames were computed independently of
 /// nvlb's code (checksums included) and are written out field by field.
 public enum GoldenFrames {
-    // SPEC §3.1 — the HNV gateway guide's example: MACLB → MACH1, 192.168.6.2 → 192.168.6.4,
+    // docs/packets.md "External client to public VIP" — the HNV gateway guide's example: MACLB → MACH1, 192.168.6.2 → 192.168.6.4,
     // BlueVSID1, MACext → MACVM2, ClientIP → 10.1.6.21.
     public static let externalRequestIn = hexBytes("""
         02 4c 42 00 00 01  02 00 00 00 00 fe  08 00   // Ethernet: external.mac ← router
@@ -23,7 +23,7 @@ public enum GoldenFrames {
         50 02 ff ff c3 4c 00 00                       // TCP checksum updated
         """)
 
-    // SPEC §3.2 — the DIP's SYN-ACK back to the Internet client.
+    // docs/packets.md "DIP reply to external client" — the DIP's SYN-ACK back to the Internet client.
     public static let externalReplyIn = hexBytes("""
         02 4c 42 00 06 02  02 00 00 00 06 04  08 00   // outer Ethernet: MACLB ← MACH1
         45 00 00 52 00 00 40 00 40 2f ad 26
@@ -43,7 +43,7 @@ public enum GoldenFrames {
         50 12 ff ff 32 54 00 00
         """)
 
-    // SPEC §3.3 — VM 10.1.5.20 (VSID 5002) to CA VIP 10.1.5.100:8080.
+    // docs/packets.md "Internal client to CA VIP" — VM 10.1.5.20 (VSID 5002) to CA VIP 10.1.5.100:8080.
     public static let internalRequestIn = hexBytes("""
         02 4c 42 00 06 02  02 00 00 00 06 07  08 00   // outer: MACLB ← client's host
         45 00 00 52 00 00 40 00 40 2f ad 23
@@ -67,7 +67,7 @@ public enum GoldenFrames {
         50 02 ff ff ad 8a 00 00
         """)
 
-    // SPEC §3.4 — the DIP's answer back to the internal client.
+    // docs/packets.md "DIP reply to internal client" — the DIP's answer back to the internal client.
     public static let internalReplyIn = hexBytes("""
         02 4c 42 00 06 02  02 00 00 00 06 04  08 00
         45 00 00 52 00 00 40 00 40 2f ad 26

@@ -6,7 +6,7 @@ public enum TestPolicies {
     public static func ip(_ text: String) -> IPv4Address { IPv4Address(text)! }
     public static func mac(_ text: String) -> MACAddress { MACAddress(text)! }
 
-    /// The SPEC §7 example: Blue (5001, 5002) and Red (6001) with overlapping CAs,
+    /// The example configuration (`Config/example.yaml`): Blue (5001, 5002) and Red (6001) with overlapping CAs,
     /// public VIPs 131.107.10.10 (blue-web) and 131.107.20.20 (red-web), CA VIP
     /// 10.1.5.100 in VSID 5002 (blue-app).
     public static func example(flowID: PolicyConfiguration.Underlay.FlowIDMode = .hash) -> PolicyConfiguration {

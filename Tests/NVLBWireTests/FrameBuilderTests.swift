@@ -1,7 +1,7 @@
 import NVLBWire
 import Testing
 
-/// Addresses of SPEC §3.1's example (the HNV gateway guide's generated header).
+/// Addresses of the example of docs/packets.md "External client to public VIP" (the HNV gateway guide's generated header).
 enum Example {
     static let lbMAC = mac("02:4c:42:00:06:02")  // MACLB
     static let hostMAC = mac("02:00:00:00:06:04")  // MACH1
@@ -84,7 +84,7 @@ enum FrameKind: String, CaseIterable, Sendable {
 }
 
 @Suite struct FrameBuilderTests {
-    /// SPEC §3.1's example, written out byte for byte with independently computed checksums:
+    /// The example of docs/packets.md "External client to public VIP", written out byte for byte with independently computed checksums:
     /// MACLB → MACH1, 192.168.6.2 → 192.168.6.4, BlueVSID1 (5001), MACext → MACVM2,
     /// ClientIP 203.0.113.7 → 10.1.6.21, TCP SYN 49152 → 80.
     static let specExample = hex(

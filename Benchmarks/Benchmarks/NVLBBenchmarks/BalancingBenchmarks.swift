@@ -61,7 +61,7 @@ func balancingBenchmarks() {
         ()
     }
 
-    // SPEC §9: ≤ 1 ms for 65,537 slots and 1,000 DIPs. Allocates by design (control plane).
+    // README.md "Performance": ≤ 1 ms for 65,537 slots and 1,000 DIPs. Allocates by design (control plane).
     for weighted in [false, true] {
         Benchmark(
             "Balancing.MaglevBuild.65537x1000" + (weighted ? ".Weighted" : ""),

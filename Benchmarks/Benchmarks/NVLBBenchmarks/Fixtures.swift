@@ -5,16 +5,16 @@ import NVLBTestSupport
 import NVLBPolicy
 import NVLBWire
 
-// Fixtures of the benchmarks: the SPEC §7 example policy (`TestPolicies`), its actors
-// and the SPEC §3 golden frames (`GoldenFrames`) come from the root package's
+// Fixtures of the benchmarks: the example policy (`TestPolicies`), its actors
+// and the golden frames of docs/packets.md "Packet paths" (`GoldenFrames`) come from the root package's
 // NVLBTestSupport library. Everything in this file runs in setup, outside the measured region.
 
 /// The clock value every benchmark passes as `now` (seconds): flows never expire.
 let benchmarkNow: UInt32 = 1000
 
-/// Frames of the benchmarks besides the SPEC §3.1–3.4 golden inputs (`GoldenFrames`).
+/// Frames of the benchmarks besides the golden inputs of docs/packets.md "Packet paths" (`GoldenFrames`).
 enum BenchFrames {
-    /// SPEC §3.5: who-has 192.168.6.2 (nvlb's PA), broadcast from host 1.
+    /// docs/packets.md "ARP and next hops": who-has 192.168.6.2 (nvlb's PA), broadcast from host 1.
     static let arpRequest = FrameBuilder.arpRequest(
         senderMAC: Actors.host1MAC, senderIP: Actors.host1PA, targetIP: Actors.lbPA)
 

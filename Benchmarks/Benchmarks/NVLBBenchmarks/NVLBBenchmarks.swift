@@ -1,6 +1,6 @@
 import Benchmark
 
-// nvlb packet-path benchmarks (SPEC §9). Names are `Area.What[.Size]`; they also name the
+// nvlb packet-path benchmarks (README.md "Performance"). Names are `Area.What[.Size]`; they also name the
 // static threshold files `Thresholds/NVLBBenchmarks.<name>.p90.json`.
 //
 // Every per-packet benchmark carries a `mallocCountTotal` threshold of 0: its committed

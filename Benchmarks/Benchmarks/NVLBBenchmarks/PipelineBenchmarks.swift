@@ -23,7 +23,7 @@ final class SingleFrameFixture {
     }
 }
 
-/// Frames of `flows` connections (requests and replies of each, §3.1–§3.4, plus ARP and
+/// Frames of `flows` connections (requests and replies of each, docs/packets.md "Packet paths", plus ARP and
 /// `no_vip` drops), shuffled, cut into batches of `DataplaneWorker.maximumBatch`.
 /// Setup runs every frame once so all flows exist; the benchmark cycles through the batches.
 final class BatchFixture {
@@ -221,7 +221,7 @@ final class BatchFixture {
 }
 
 func pipelineBenchmarks() {
-    // SPEC §3.1–§3.5 and a drop, one packet kind at a time, each copied into the receive
+    // The packet paths and ARP of docs/packets.md, and a drop, one packet kind at a time, each copied into the receive
     // buffer behind the headroom and processed, as the receive loop does.
     let kinds: [(name: String, frame: [UInt8], priming: [[UInt8]], expected: Verdict)] = [
         ("ExternalRequest", GoldenFrames.externalRequestIn, [], .forward(.underlay)),
@@ -251,7 +251,7 @@ func pipelineBenchmarks() {
         }
     }
 
-    // processBatch over 256 frames of mixed kinds and many flows (SPEC §9: ≥ 25 Mpps per
+    // processBatch over 256 frames of mixed kinds and many flows (README.md "Performance": ≥ 25 Mpps per
     // worker with 10,000 flows, ≥ 15 Mpps with 1,000,000). One operation = 256 packets.
     let sizes: [(name: String, flows: Int, capacity: Int, hugePages: Bool)] = [
         ("10kFlows", 10_000, 16_384, false),

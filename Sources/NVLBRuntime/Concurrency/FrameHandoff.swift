@@ -1,6 +1,6 @@
 import NVLBDataplane
 
-/// Frames one worker received for flows another worker owns (SPEC §6): an SPSC ring
+/// Frames one worker received for flows another worker owns (docs/architecture.md "Steering and hand-offs"): an SPSC ring
 /// of descriptors plus the frame bytes, copied into cells that belong to the ring.
 ///
 /// The producer copies a frame into cell `sequence % cellCount` (behind

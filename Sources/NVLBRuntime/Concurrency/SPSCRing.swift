@@ -2,7 +2,7 @@ import Synchronization
 
 /// A bounded, lock-free, single-producer/single-consumer FIFO of fixed-size elements: the
 /// handoff of packet descriptors from the worker that received a packet to the worker
-/// that owns its flow (SPEC §6).
+/// that owns its flow (docs/architecture.md "Steering and hand-offs").
 ///
 /// **Contract.** At any time at most one thread enqueues (the producer) and at most one
 /// thread dequeues (the consumer); they may be different threads and run concurrently.

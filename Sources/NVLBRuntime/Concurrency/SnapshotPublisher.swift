@@ -6,7 +6,7 @@ import Synchronization
 
 /// Publishes immutable snapshots (the policy: VIPs, rules, Maglev tables, lookup records)
 /// to the workers with one atomic pointer swap, and frees a replaced snapshot only after
-/// every worker has passed a quiescent point (SPEC §6). A reload never blocks or slows
+/// every worker has passed a quiescent point (docs/architecture.md "Snapshot publication"). A reload never blocks or slows
 /// the packet path.
 ///
 /// **Workers** (read side, per batch):

@@ -8,7 +8,7 @@ import Synchronization
     import Glibc
 #endif
 
-/// `nvlb bench` (SPEC §8): in-memory throughput of the data plane. Each pinned
+/// `nvlb bench` (docs/statistics.md "nvlb bench --json"): in-memory throughput of the data plane. Each pinned
 /// worker loops over its prebuilt frames (half client requests, half DIP replies of
 /// N concurrent flows), copying each batch into receive buffers behind the headroom
 /// (as a receive path would) and running the worker loop over it. A copy-only pass over the same
@@ -26,7 +26,7 @@ public enum Bench {
         }
     }
 
-    /// The `--json` document of SPEC §8.
+    /// The `--json` document described in docs/statistics.md "nvlb bench --json".
     public struct Result: Codable, Sendable {
         public var workers: Int
         public var flows: Int

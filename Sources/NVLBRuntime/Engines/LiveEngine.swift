@@ -7,7 +7,7 @@ import NVLBPolicy
 import NVLBWire
 import Synchronization
 
-/// `nvlb run` (SPEC §6, §8): workers pinned to CPUs of the NIC's NUMA node, each with
+/// `nvlb run` (docs/operations.md): workers pinned to CPUs of the NIC's NUMA node, each with
 /// its own libpcap capture of the underlay (and external) interface in one
 /// `PACKET_FANOUT` group, its own batched transmitters, flow table and counters.
 /// Frames the kernel spreads to a worker that does not own their flow are copied to

@@ -5,7 +5,7 @@ import NVLBIO
 import NVLBPolicy
 import Synchronization
 
-/// `nvlb replay` (SPEC §8): reader → receive-side spreading → workers (steering and
+/// `nvlb replay` (README.md "Commands"): reader → receive-side spreading → workers (steering and
 /// hand-offs to flow owners) → writer. Every frame of the input is processed as if
 /// received; every frame nvlb would send is written to the output with the input
 /// frame's timestamp, in input order (so per-flow order is kept and the output does

@@ -2,7 +2,7 @@ import Foundation
 import NVLBDataplane
 import NVLBPolicy
 
-/// The statistics document of `nvlb replay --stats` (SPEC §8): counters summed
+/// The statistics document of `nvlb replay --stats` (docs/statistics.md): counters summed
 /// over workers, every drop reason present (zeros included), and packets
 /// forwarded per DIP by load balancer name and `VSID/CA`.
 public struct ReplayStatistics: Codable, Sendable, Equatable {

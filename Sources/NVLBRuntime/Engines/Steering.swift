@@ -1,6 +1,6 @@
 import NVLBDataplane
 
-/// Which worker owns a flow (SPEC §6).
+/// Which worker owns a flow (docs/architecture.md "Steering and hand-offs").
 ///
 /// The owner is a function of the flow hash, which covers protocol and the client's
 /// address and port — the half of a connection that NAT leaves unchanged: a request

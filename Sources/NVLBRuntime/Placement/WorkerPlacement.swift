@@ -1,7 +1,7 @@
 import Logging
 import NVLBPolicy
 
-/// How many workers to run: `balancer.workers` of the configuration (SPEC §6).
+/// How many workers to run: `balancer.workers` of the configuration (docs/operations.md "Workers and NUMA placement").
 public enum WorkerCount: Sendable, Equatable, CustomStringConvertible {
     /// One worker per allowed CPU of the NUMA node that owns the underlay NIC (or node 0).
     case auto
@@ -47,7 +47,7 @@ public struct WorkerSlot: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// The placement of the workers on CPUs and NUMA nodes, with the reasons, for the
-/// start-up log (SPEC §6: "Topology and placement are logged at start").
+/// start-up log (docs/operations.md "Workers and NUMA placement").
 ///
 /// Policy: the *home node* is the node of the underlay NIC
 /// (`/sys/class/net/IF/device/numa_node`); when that is unknown, or the node has no CPU
