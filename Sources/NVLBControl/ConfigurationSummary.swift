@@ -85,6 +85,11 @@ public enum ConfigurationSummary {
             }
         }
         if let more = more(balancers.count, limit, "load balancer") { lines.append("  " + more) }
+        let warnings = ConfigurationWarnings.ambiguousReplies(configuration)
+        if !warnings.isEmpty {
+            lines.append("")
+            lines += warnings
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

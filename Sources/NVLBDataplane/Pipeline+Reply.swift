@@ -30,22 +30,18 @@ extension DataplaneWorker {
             clientVSID = entry.pointee.clientVSID
             flowID = entry.pointee.replyFlowID
         } else {
-            // No state (restart, eviction): rebuild it from policy when exactly one
-            // frontend reaches this DIP port and the client's side is unambiguous.
-            guard let found = s.reverseIndex.find(
-                UInt64(c.vsid) << 32 | UInt64(c.source), UInt64(c.protocolNumber) << 16 | UInt64(c.sourcePort))
-            else { return .drop(.noVIP) }
-            guard found != PolicySnapshot.ambiguous else { return .drop(.noFlow) }
+            // No state (restart, eviction, ECMP brought the reply to another instance):
+            // rebuild it from policy. The client's kind comes first, then exactly one rule
+            // of that kind must reach this DIP port (docs/packets.md "Replies and flow state").
+            let client = s.internalClient(dipVSID: c.vsid, dipCA: c.source, client: c.destination)
+            let found = s.rebuildListener(
+                dipVSID: c.vsid, dipCA: c.source, protocolNumber: c.protocolNumber, backendPort: c.sourcePort,
+                clientIsInternal: client != nil)
+            guard found >= 0 else { return .drop(found == PolicySnapshot.notAReply ? .noVIP : .noFlow) }
             let listener = s.listeners[Int(found)]
             let rule = s.rules[Int(listener.rule)]
             let lb = Int(rule.loadBalancer)
-            if let client = s.record(domain: s.loadBalancers[lb].domain, ca: c.destination) {
-                guard listener.vsid != 0 else { return .drop(.noFlow) }
-                clientVSID = s.records[client].vsid
-            } else {
-                guard listener.vsid == 0 else { return .drop(.noFlow) }
-                clientVSID = 0
-            }
+            if let client { clientVSID = s.records[client].vsid } else { clientVSID = 0 }
             vip = listener.vip
             vipPort = listener.port
             flowID = clientVSID == 0

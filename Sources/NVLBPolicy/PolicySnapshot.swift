@@ -77,8 +77,9 @@ public final class PolicySnapshot: Sendable {
     public let vips: FixedBuffer<CompiledVIP>
     /// (protocol, port) → listener of each VIP, grouped by VIP.
     public let vipPorts: FixedBuffer<CompiledVIPPort>
-    /// (DIP VSID << 32 | DIP CA, protocol << 16 | backend port) → listener index,
-    /// or `ambiguous` when several listeners reach that DIP port.
+    /// (DIP VSID << 32 | DIP CA, `reverseKey(isInternal:protocolNumber:backendPort:)`) →
+    /// listener index, or `ambiguous` when several listeners of that kind (internal or
+    /// external frontends) reach that DIP port.
     public let reverseIndex: StaticMap
     /// (PA) → neighbour MAC, static entries.
     public let neighborIndex: StaticMap
@@ -86,7 +87,7 @@ public final class PolicySnapshot: Sendable {
     /// `vsidIndex`, `recordIndex` and `vipIndex` in one probe, for the packet path.
     public let addressIndex: AddressMap
 
-    /// `reverseIndex` value when more than one listener maps to the DIP port.
+    /// `reverseIndex` value when more than one listener of a kind maps to the DIP port.
     public static let ambiguous: Int32 = -2
 
     /// Names for statistics: load balancer names and their DIPs as `VSID/CA`.
