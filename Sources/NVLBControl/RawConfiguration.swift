@@ -10,7 +10,7 @@ import Yams
 /// check everything else. Only a file with no diagnostics is turned into a
 /// `PolicyConfiguration`, and then every required value is present.
 struct RawConfiguration {
-    static let keys = ["balancer", "underlay", "external", "routing_domains", "load_balancers"]
+    static let keys = ["balancer", "underlay", "external", "routing_domains", "load_balancers", "bgp"]
 
     var position: SourcePosition
     var balancer: RawBalancer
@@ -18,6 +18,7 @@ struct RawConfiguration {
     var external: RawExternal?
     var routingDomains: Located<[RawRoutingDomain]>?
     var loadBalancers: Located<[RawLoadBalancer]>?
+    var bgp: RawBGP?
 
     /// Reads the document root; `nil` (reported) when the root is not a mapping.
     init?(root: Node, reader: YAMLReader) {
@@ -30,6 +31,7 @@ struct RawConfiguration {
             "routing_domains", required: true, keys: RawRoutingDomain.keys, element: RawRoutingDomain.init)
         loadBalancers = map.list(
             "load_balancers", required: true, keys: RawLoadBalancer.keys, element: RawLoadBalancer.init)
+        bgp = map.mapping("bgp", keys: RawBGP.keys).map(RawBGP.init)
     }
 }
 
