@@ -34,6 +34,7 @@ let package = Package(
             name: "CNuma",
             providers: [.apt(["libnuma-dev"])]),
         .target(name: "CNVLBShims"),
+        .target(name: "CNVLBSpawn"),
 
         // MARK: Packet path (no I/O, no threads)
         .target(name: "NVLBWire", swiftSettings: hotPathSettings),
@@ -62,6 +63,8 @@ let package = Package(
                 "NVLBWire", "NVLBBalancing", "NVLBPolicy", "NVLBDataplane", "NVLBIO",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // BGP announcements through an ExaBGP child (docs/operations.md "Several instances behind ECMP").
+        .target(name: "NVLBRouting", dependencies: ["NVLBPolicy", "NVLBWire", "CNVLBSpawn"]),
         .executableTarget(
             name: "nvlb",
             dependencies: [
@@ -100,5 +103,6 @@ let package = Package(
         .testTarget(
             name: "NVLBHealthTests", dependencies: ["NVLBHealth", "NVLBControl", "NVLBTestSupport", "NVLBDataplane"]),
         .testTarget(name: "NVLBLabTests", dependencies: ["NVLBTestSupport"]),
+        .testTarget(name: "NVLBRoutingTests", dependencies: ["NVLBRouting", "NVLBControl", "NVLBTestSupport"]),
     ]
 )
