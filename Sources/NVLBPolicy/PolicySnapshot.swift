@@ -37,6 +37,10 @@ public final class PolicySnapshot: Sendable {
     public let mssClamp: UInt16
     /// `underlay.icmp_rate`: "fragmentation needed" messages per second and worker.
     public let icmpRate: UInt32
+    /// `bgp.next_hop` (0: no `bgp:`): nvlb answers ARP for it instead of for the shared
+    /// `underlay.address`, and takes external traffic sent to `underlay.mac` (docs/operations.md
+    /// "Several instances behind ECMP").
+    public let bgpNextHop: UInt32
     public let hasExternal: Bool
     public let externalMAC: UInt64
     public let externalGatewayMAC: UInt64
@@ -112,6 +116,7 @@ public final class PolicySnapshot: Sendable {
         mssClamp = UInt16(clamping: max(0, underlay.effectiveMSSClamp))
         icmpRate = UInt32(clamping: max(0, underlay.icmpRate))
         hasExternal = configuration.external != nil
+        bgpNextHop = configuration.bgp?.nextHop.rawValue ?? 0
         externalMAC = configuration.external?.mac.rawValue ?? 0
         externalGatewayMAC = configuration.external?.gatewayMAC.rawValue ?? 0
         hasher = FlowHasher(seed: configuration.balancer.hashSeed)
