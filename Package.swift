@@ -68,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "nvlb",
             dependencies: [
-                "NVLBControl", "NVLBRuntime", "NVLBIO", "NVLBHealth",
+                "NVLBControl", "NVLBRuntime", "NVLBIO", "NVLBHealth", "NVLBRouting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

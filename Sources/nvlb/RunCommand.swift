@@ -71,8 +71,9 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         logger.info("nvlb running: \(String(ConfigurationSummary.render(configuration).prefix { $0 != "\n" }))")
+        let bgp = BGPRunner.start(engine: engine, configuration: configuration, logger: logger)
         let service = LiveService(
-            engine: engine, prober: prober, path: self.configuration.config, statsInterval: statsInterval,
+            engine: engine, prober: prober, bgp: bgp, path: self.configuration.config, statsInterval: statsInterval,
             logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -85,6 +86,8 @@ struct LiveService: Service {
     let engine: LiveEngine
     /// Health probes (docs/health.md); nil when the configuration has none.
     let prober: ProbeService?
+    /// BGP announcements (docs/operations.md "Several instances behind ECMP"); nil without `bgp:`.
+    let bgp: BGPRunner?
     let path: String
     let statsInterval: Double
     let logger: Logger
@@ -105,6 +108,8 @@ struct LiveService: Service {
             try? await gracefulShutdown()
             group.cancelAll()
         }
+        // Withdraw first and keep forwarding while the routers move the traffic away.
+        await bgp?.drainAndStop()
         logger.info("stopping: draining workers")
         prober?.stop()
         engine.stop()
