@@ -22,7 +22,7 @@ extension LabSuites {
             return nil
         }
 
-        @Test("Both sessions up, two next hops, 200 connections over both instances; SIGKILL leaves one next hop")
+        @Test("Two sessions and next hops, 200 connections over both; SIGTERM drains without failures; SIGKILL fails over")
         func scaleOut() throws {
             if let reason = Self.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
             let lab = Lab(tag: "s", configuration: URL(fileURLWithPath: "/dev/null"))
@@ -57,6 +57,42 @@ extension LabSuites {
                 #expect((after[name] ?? 0) - (before[name] ?? 0) > 200, "\(name): \(before) → \(after)")
             }
 
+            // SIGTERM one instance during a stream of connections: its routes are withdrawn
+            // while it still runs (it keeps forwarding for drain_seconds), no request fails.
+            let streamLog = lab.runDirectory.appendingPathComponent("stream.json").path
+            let stream = try startRequests(lab, count: 400, output: streamLog)
+            let draining = try nvlbPID(lab, "lb2")
+            Thread.sleep(forTimeInterval: 0.3)
+            kill(draining, SIGTERM)
+            let termed = Date()
+            var withdrawnWhileRunning = false
+            while Date().timeIntervalSince(termed) < 10 {
+                if try nextHops(lab, "131.107.10.10") == ["192.168.6.11"] {
+                    withdrawnWhileRunning = kill(draining, 0) == 0
+                    break
+                }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            #expect(withdrawnWhileRunning, "lb2's routes were not withdrawn before it exited\n\(lab.logTails())")
+            while kill(draining, 0) == 0 && Date().timeIntervalSince(termed) < 15 { Thread.sleep(forTimeInterval: 0.05) }
+            #expect(kill(draining, 0) != 0, "lb2 still runs 15 s after SIGTERM")
+            #expect(Shell.wait(stream) == 0)
+            let streamed = try JSONDecoder().decode(
+                Lab.ManyResult.self, from: Data(contentsOf: URL(fileURLWithPath: streamLog)))
+            #expect(streamed.ok == 400 && streamed.failed == 0, "\(streamed)")
+            let lb2Log = (try? String(contentsOf: lab.runDirectory.appendingPathComponent("lb2.log"), encoding: .utf8)) ?? ""
+            #expect(lb2Log.contains("bgp: draining: withdrawing 2 prefixes") && lb2Log.contains("bgp: drain over"))
+
+            // Started again: two next hops again.
+            let restarted = try startInstance(lab, "lb2")
+            defer { kill(restarted, SIGKILL); _ = Shell.wait(restarted) }
+            var back = false
+            for _ in 0..<300 where !back {
+                back = try nextHops(lab, "131.107.10.10") == ["192.168.6.11", "192.168.6.12"]
+                if !back { Thread.sleep(forTimeInterval: 0.1) }
+            }
+            #expect(back, "lb2 did not come back within 30 s\n\(lab.logTails())")
+
             // SIGKILL one instance: its ExaBGP dies with it, the session drops, the router
             // keeps one next hop; new connections succeed.
             let pid = try nvlbPID(lab, "lb1")
@@ -74,6 +110,32 @@ extension LabSuites {
             #expect(try nextHops(lab, "192.168.6.2") == ["192.168.6.12"])
             let afterKill = try lab.requests(from: "client", Self.vip, count: 50)
             #expect(afterKill.ok == 50, "\(afterKill)\n\(lab.logTails())")
+        }
+
+        /// `http-client.py many` from the client in the background, its JSON to `output`.
+        func startRequests(_ lab: Lab, count: Int, output: String) throws -> pid_t {
+            let fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw LabError("cannot create \(output)") }
+            defer { close(fd) }
+            let script = LabEnvironment.labDirectory.appendingPathComponent("http-client.py").path
+            return try Shell.spawn(
+                Shell.timed(
+                    ["ip", "netns", "exec", lab.namespace("client"), Lab.python, script, "many", Self.vip, "--count",
+                     String(count), "--timeout", "3"], 120),
+                input: nil, output: fd, error: fd)
+        }
+
+        /// Starts `nvlb run` of instance `name` again (log appended to its log file).
+        func startInstance(_ lab: Lab, _ name: String) throws -> pid_t {
+            let path = lab.runDirectory.appendingPathComponent("\(name).log").path
+            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw LabError("cannot open \(path)") }
+            defer { close(fd) }
+            return try Shell.spawn(
+                Shell.timed(
+                    ["ip", "netns", "exec", lab.namespace(name), LabEnvironment.nvlb.path, "run", "--config",
+                     lab.runDirectory.appendingPathComponent("\(name).yaml").path, "--stats-interval", "0"], 120),
+                input: nil, output: fd, error: fd)
         }
 
         /// The next hops of `prefix` in the router's kernel table, sorted.
