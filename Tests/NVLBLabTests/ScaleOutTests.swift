@@ -22,7 +22,7 @@ extension LabSuites {
             return nil
         }
 
-        @Test("Two sessions and next hops, 200 connections over both; SIGTERM drains without failures; SIGKILL fails over")
+        @Test("Two sessions and next hops, 200 connections over both; SIGTERM drains without failures; SIGKILL fails over with downloads intact")
         func scaleOut() throws {
             if let reason = Self.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
             let lab = Lab(tag: "s", configuration: URL(fileURLWithPath: "/dev/null"))
@@ -95,6 +95,14 @@ extension LabSuites {
 
             // SIGKILL one instance: its ExaBGP dies with it, the session drops, the router
             // keeps one next hop; new connections succeed.
+            // Six slow downloads (curl reads 400 KB/s of 2 MB) and a stream of connections run
+            // across the kill: the flows lb1 carried move to lb2 and keep their DIP.
+            let downloads = try (0..<6).map { index in
+                try startDownload(lab, output: lab.runDirectory.appendingPathComponent("download\(index).txt").path)
+            }
+            let killStreamLog = lab.runDirectory.appendingPathComponent("kill-stream.json").path
+            let killStream = try startRequests(lab, count: 300, output: killStreamLog)
+            Thread.sleep(forTimeInterval: 1.5)
             let pid = try nvlbPID(lab, "lb1")
             let killed = Date()
             kill(pid, SIGKILL)
@@ -110,6 +118,17 @@ extension LabSuites {
             #expect(try nextHops(lab, "192.168.6.2") == ["192.168.6.12"])
             let afterKill = try lab.requests(from: "client", Self.vip, count: 50)
             #expect(afterKill.ok == 50, "\(afterKill)\n\(lab.logTails())")
+            #expect(Shell.wait(killStream) == 0)
+            let streamedAcrossKill = try JSONDecoder().decode(
+                Lab.ManyResult.self, from: Data(contentsOf: URL(fileURLWithPath: killStreamLog)))
+            #expect(streamedAcrossKill.failed == 0, "\(streamedAcrossKill)")
+            print("scale-out: \(streamedAcrossKill.failed) of 300 streamed requests failed across the SIGKILL")
+            for (index, download) in downloads.enumerated() {
+                #expect(Shell.wait(download) == 0)
+                let result = (try? String(
+                    contentsOf: lab.runDirectory.appendingPathComponent("download\(index).txt"), encoding: .utf8)) ?? ""
+                #expect(result == "200 2000000", "download \(index): '\(result)'")
+            }
         }
 
         /// `http-client.py many` from the client in the background, its JSON to `output`.
@@ -122,6 +141,19 @@ extension LabSuites {
                 Shell.timed(
                     ["ip", "netns", "exec", lab.namespace("client"), Lab.python, script, "many", Self.vip, "--count",
                      String(count), "--timeout", "3"], 120),
+                input: nil, output: fd, error: fd)
+        }
+
+        /// A rate-limited download of 2 MB from the VIP by curl in the client namespace; its
+        /// output is `STATUS BYTES`.
+        func startDownload(_ lab: Lab, output: String) throws -> pid_t {
+            let fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw LabError("cannot create \(output)") }
+            defer { close(fd) }
+            return try Shell.spawn(
+                Shell.timed(
+                    ["ip", "netns", "exec", lab.namespace("client"), "curl", "-s", "--limit-rate", "400k", "-o",
+                     "/dev/null", "-w", "%{http_code} %{size_download}", "http://131.107.10.10/blob?size=2000000"], 60),
                 input: nil, output: fd, error: fd)
         }
 
