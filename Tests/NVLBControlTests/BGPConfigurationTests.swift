@@ -35,6 +35,15 @@ import Testing
         #expect(try configuration(baseYAML).bgp == nil)
     }
 
+    @Test func summaryShowsTheSection() throws {
+        let summary = ConfigurationSummary.render(try configuration(Self.bgp(Self.valid)))
+        #expect(
+            summary.contains(
+                "\nbgp: exabgp, AS 65010, router id 192.168.7.11, from 192.168.7.11, next hop 192.168.6.11, "
+                    + "peers 192.168.7.1 AS 65000, hold time 9 s, drain 5 s\n"))
+        #expect(!ConfigurationSummary.render(try configuration(baseYAML)).contains("bgp:"))
+    }
+
     @Test func missingKeys() {
         #expect(
             problems(Self.bgp("  speaker: exabgp\n")) == [

@@ -57,6 +57,34 @@ extension LabSuites {
                 #expect((after[name] ?? 0) - (before[name] ?? 0) > 200, "\(name): \(before) → \(after)")
             }
 
+            // Every DIP at weight 0 (SIGHUP reload on both): the VIP is withdrawn, the PA stays;
+            // weights back: announced again.
+            func reloadBoth(weight: Int?) throws {
+                for name in ["lb1", "lb2"] {
+                    let path = lab.runDirectory.appendingPathComponent("\(name).yaml")
+                    var text = try String(contentsOf: path, encoding: .utf8)
+                    for ca in ["10.1.6.20", "10.1.6.21"] {
+                        text = text.replacingOccurrences(of: "ca: \(ca), weight: 0 }", with: "ca: \(ca) }")
+                        if weight == 0 { text = text.replacingOccurrences(of: "ca: \(ca) }", with: "ca: \(ca), weight: 0 }") }
+                    }
+                    try text.write(to: path, atomically: true, encoding: .utf8)
+                    kill(try nvlbPID(lab, name), SIGHUP)
+                }
+            }
+            func waitForHops(_ prefix: String, _ expected: [String]) throws -> Bool {
+                for _ in 0..<200 {
+                    if try nextHops(lab, prefix) == expected { return true }
+                    Thread.sleep(forTimeInterval: 0.05)
+                }
+                return false
+            }
+            try reloadBoth(weight: 0)
+            #expect(try waitForHops("131.107.10.10", []), "VIP still routed with every DIP at weight 0")
+            #expect(try nextHops(lab, "192.168.6.2") == ["192.168.6.11", "192.168.6.12"])
+            try reloadBoth(weight: nil)
+            #expect(try waitForHops("131.107.10.10", ["192.168.6.11", "192.168.6.12"]), "VIP not announced again")
+            #expect(try lab.requests(from: "client", Self.vip, count: 20).ok == 20)
+
             // SIGTERM one instance during a stream of connections: its routes are withdrawn
             // while it still runs (it keeps forwarding for drain_seconds), no request fails.
             let streamLog = lab.runDirectory.appendingPathComponent("stream.json").path
