@@ -3,7 +3,7 @@ SWIFT        ?= swift
 CONFIG       ?= Config/example.yaml
 OUT          ?= out
 SYSTEM_DEPS  := libpcap-dev libnuma-dev
-TEST_DEPS    := tshark tcpreplay iproute2
+TEST_DEPS    := tshark tcpreplay iproute2 bird2 exabgp curl
 RELEASE_BIN  := .build/release/nvlb
 
 .PHONY: all deps test-deps build release demo test test-unit test-tsan bench clean help

@@ -19,6 +19,7 @@ extension LabSuites {
             if let reason = LabEnvironment.nvlbRunUnavailableReason { return reason }
             if !FileManager.default.isExecutableFile(atPath: "/usr/sbin/bird") { return "needs BIRD 2 (Debian bird2)" }
             if !FileManager.default.isExecutableFile(atPath: "/usr/sbin/exabgp") { return "needs ExaBGP (Debian exabgp)" }
+            if !FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") { return "needs curl (the slow downloads)" }
             return nil
         }
 
