@@ -37,6 +37,13 @@ extension LabSuites {
                 ], timeout: 120)
             try #require(up.status == 0, "lab/scaleout-up.sh failed (\(up.status)):\n\(up.error)\n\(up.output)")
 
+            // The configuration serves the VMs' port 80 behind a public and an internal VIP:
+            // one rule of each kind, so nvlb check has nothing to warn about.
+            let check = try Shell.run(
+                [LabEnvironment.nvlb.path, "check", "--config", lab.runDirectory.appendingPathComponent("lb1.yaml").path],
+                timeout: 20)
+            #expect(check.status == 0 && !check.output.contains("warning"), "\(check.output)\(check.error)")
+
             // Both BGP sessions established; the VIP and the shared PA each with two next hops.
             let socket = lab.runDirectory.appendingPathComponent("bird.ctl").path
             let protocols = try Shell.run(["birdc", "-s", socket, "show", "protocols"], timeout: 10).output
