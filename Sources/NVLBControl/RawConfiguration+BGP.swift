@@ -84,7 +84,9 @@ extension ConfigurationValidator {
         checkUnicast(bgp.localAddress)
         checkUnicast(bgp.nextHop)
         if let holdTime = bgp.holdTime, holdTime.value != 0, !(3...65535).contains(holdTime.value) {
-            report("must be 0 (no keepalives) or between 3 and 65535 seconds (RFC 4271), found \(holdTime.value)", holdTime)
+            report(
+                "must be 0 (no keepalives) or between 3 and 65535 seconds (RFC 4271), found \(holdTime.value)", holdTime
+            )
         }
         checkRange(bgp.drainSeconds, Self.drainSeconds)
         if let nextHop = bgp.nextHop, let address = raw.underlay?.address, nextHop.value == address.value {

@@ -44,7 +44,8 @@ extension DataplaneWorker {
             if let client { clientVSID = s.records[client].vsid } else { clientVSID = 0 }
             vip = listener.vip
             vipPort = listener.port
-            flowID = clientVSID == 0
+            flowID =
+                clientVSID == 0
                 ? 0
                 : Self.flowID(
                     s, protocolNumber: c.protocolNumber, source: vip, sourcePort: vipPort, destination: c.destination,
@@ -59,7 +60,11 @@ extension DataplaneWorker {
                     s, protocolNumber: c.protocolNumber, source: c.destination, sourcePort: c.destinationPort,
                     destination: c.source, destinationPort: c.sourcePort),
                 replyFlowID: flowID)
-            if isTCP { entry.observeTCP(flags: c.tcpFlags, fromClient: false) } else { entry.observeUDP(fromClient: false) }
+            if isTCP {
+                entry.observeTCP(flags: c.tcpFlags, fromClient: false)
+            } else {
+                entry.observeUDP(fromClient: false)
+            }
             switch flows.insert(entry, hash: c.hash, now: now) {
             case .inserted, .evicted: counters.flowCreated()
             case .full: counters.statelessForward()

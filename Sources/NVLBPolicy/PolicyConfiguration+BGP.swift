@@ -36,7 +36,9 @@ extension PolicyConfiguration {
         /// Seconds nvlb keeps forwarding after withdrawing everything on SIGTERM.
         public var drainSeconds: UInt32 = 5
 
-        public init(localAS: UInt32, routerID: IPv4Address, localAddress: IPv4Address, nextHop: IPv4Address, peers: [Peer]) {
+        public init(
+            localAS: UInt32, routerID: IPv4Address, localAddress: IPv4Address, nextHop: IPv4Address, peers: [Peer]
+        ) {
             self.localAS = localAS
             self.routerID = routerID
             self.localAddress = localAddress

@@ -95,12 +95,13 @@ extension PolicySnapshot {
     ) -> Int32 {
         let dip = UInt64(dipVSID) << 32 | UInt64(dipCA)
         if let found = reverseIndex.find(
-            dip, Self.reverseKey(isInternal: clientIsInternal, protocolNumber: protocolNumber, backendPort: backendPort))
-        {
+            dip, Self.reverseKey(isInternal: clientIsInternal, protocolNumber: protocolNumber, backendPort: backendPort)
+        ) {
             return found == Self.ambiguous ? Self.cannotRebuild : found
         }
         let other = reverseIndex.find(
-            dip, Self.reverseKey(isInternal: !clientIsInternal, protocolNumber: protocolNumber, backendPort: backendPort))
+            dip,
+            Self.reverseKey(isInternal: !clientIsInternal, protocolNumber: protocolNumber, backendPort: backendPort))
         return other == nil ? Self.notAReply : Self.cannotRebuild
     }
 

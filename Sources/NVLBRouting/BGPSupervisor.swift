@@ -90,7 +90,8 @@ public struct BGPSupervisor: Sendable {
             starting = false
             speakerRunning = false
             if !announced.isEmpty {
-                actions.append(.log("bgp: speaker exited (status \(status)); its \(announced.count) announcements are gone"))
+                actions.append(
+                    .log("bgp: speaker exited (status \(status)); its \(announced.count) announcements are gone"))
             } else {
                 actions.append(.log("bgp: speaker exited (status \(status))"))
             }
@@ -116,8 +117,8 @@ public struct BGPSupervisor: Sendable {
             guard drainingSince == nil else { break }
             drainingSince = now
             restartAt = nil
-            actions.append(
-                .log("bgp: draining: withdrawing \(announced.count) prefixes, forwarding for \(Self.format(drainSeconds)) s"))
+            let seconds = Self.format(drainSeconds)
+            actions.append(.log("bgp: draining: withdrawing \(announced.count) prefixes, forwarding for \(seconds) s"))
             for prefix in announced.sorted(by: { $0.rawValue < $1.rawValue }) {
                 actions.append(.command(withdraw(prefix)))
             }

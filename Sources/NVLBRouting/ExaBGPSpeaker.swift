@@ -27,7 +27,9 @@ public final class ExaBGPSpeaker: BGPSpeakerIO {
     private var outputBuffer: [UInt8] = []
 
     /// `directory` is created (mode 0700) and holds the generated files and FIFOs.
-    public init(configuration: ExaBGPConfiguration, program: String = "/usr/sbin/exabgp", log: @escaping (String) -> Void) {
+    public init(
+        configuration: ExaBGPConfiguration, program: String = "/usr/sbin/exabgp", log: @escaping (String) -> Void
+    ) {
         self.configuration = configuration
         self.program = program
         self.log = log
@@ -76,7 +78,10 @@ public final class ExaBGPSpeaker: BGPSpeakerIO {
     }
 
     public func poll(timeout: Double) -> (lines: [String], exitStatus: Int32?) {
-        var fds = [pollfd(fd: events, events: Int16(POLLIN), revents: 0), pollfd(fd: output, events: Int16(POLLIN), revents: 0)]
+        var fds = [
+            pollfd(fd: events, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: output, events: Int16(POLLIN), revents: 0),
+        ]
         _ = Glibc.poll(&fds, nfds_t(fds.count), Int32(max(0, min(timeout, 60)) * 1000))
         let lines = Self.drain(events, into: &eventBuffer)
         for line in Self.drain(output, into: &outputBuffer) where !line.isEmpty { log("exabgp: \(line)") }

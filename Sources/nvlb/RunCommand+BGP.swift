@@ -42,7 +42,8 @@ final class BGPRunner: @unchecked Sendable {
         }
         thread.name = "nvlb-bgp"
         thread.start()
-        logger.info("bgp: \(bgp.speaker.rawValue) peering with \(bgp.peers.map { "\($0.address) AS \($0.asn)" }.joined(separator: ", ")), next hop \(bgp.nextHop)")
+        let peers = bgp.peers.map { "\($0.address) AS \($0.asn)" }.joined(separator: ", ")
+        logger.info("bgp: \(bgp.speaker.rawValue) peering with \(peers), next hop \(bgp.nextHop)")
         return runner
     }
 

@@ -77,13 +77,16 @@ import Testing
                     + "instance's own address (every instance announces the underlay address with its own next hop)",
                 "t.yaml:26:60: bgp.peers[1].address: duplicate peer 192.168.7.1 (also bgp.peers[0])",
                 "t.yaml:26:77: bgp.peers[1].as: must be between 1 and 4294967294, found 4294967295",
-                "t.yaml:27:14: bgp.hold_time: must be 0 (no keepalives) or between 3 and 65535 seconds (RFC 4271), found 2",
+                "t.yaml:27:14: bgp.hold_time: must be 0 (no keepalives) or between 3 and 65535 seconds (RFC 4271), "
+                    + "found 2",
                 "t.yaml:28:18: bgp.drain_seconds: must be between 0 and 3600, found -1",
             ])
     }
 
     @Test func unknownKeyAndEmptyPeers() {
-        let yaml = Self.bgp(Self.valid.replacingOccurrences(of: "[ { address: 192.168.7.1, as: 65000 } ]", with: "[]") + "  port: 179\n")
+        let yaml = Self.bgp(
+            Self.valid.replacingOccurrences(of: "[ { address: 192.168.7.1, as: 65000 } ]", with: "[]") + "  port: 179\n"
+        )
         #expect(
             problems(yaml) == [
                 "t.yaml:26:10: bgp.peers: must list at least one router",

@@ -11,18 +11,21 @@ import Testing
         var configuration = TestPolicies.goldenExample()
         configuration.bgp = .init(
             localAS: 65010, routerID: TestPolicies.ip("192.168.7.11"), localAddress: TestPolicies.ip("192.168.7.11"),
-            nextHop: TestPolicies.ip("192.168.6.11"), peers: [.init(address: TestPolicies.ip("192.168.7.1"), asn: 65000)])
+            nextHop: TestPolicies.ip("192.168.6.11"),
+            peers: [.init(address: TestPolicies.ip("192.168.7.1"), asn: 65000)])
         return configuration
     }
 
     /// The router 192.168.6.1 (02:00:00:00:06:01) asks who has 192.168.6.11.
-    static let nextHopRequest = hexBytes("""
+    static let nextHopRequest = hexBytes(
+        """
         ff ff ff ff ff ff  02 00 00 00 06 01  08 06   // broadcast ← router
         00 01 08 00 06 04 00 01                       // Ethernet/IPv4, request
         02 00 00 00 06 01  c0 a8 06 01                // sender: router, 192.168.6.1
         00 00 00 00 00 00  c0 a8 06 0b                // target: 192.168.6.11 (next_hop)
         """)
-    static let nextHopReply = hexBytes("""
+    static let nextHopReply = hexBytes(
+        """
         02 00 00 00 06 01  02 4c 42 00 06 02  08 06   // router ← underlay.mac
         00 01 08 00 06 04 00 02                       // reply
         02 4c 42 00 06 02  c0 a8 06 0b                // sender: underlay.mac is 192.168.6.11
@@ -50,7 +53,8 @@ import Testing
     func sharedAddressesAreNotAnswered(_ target: IPv4Address) {
         // The underlay address and the VIPs are every instance's: the routers reach them.
         let request = FrameBuilder.arpRequest(
-            senderMAC: TestPolicies.mac("02:00:00:00:06:01"), senderIP: TestPolicies.ip("192.168.6.1"), targetIP: target)
+            senderMAC: TestPolicies.mac("02:00:00:00:06:01"), senderIP: TestPolicies.ip("192.168.6.1"), targetIP: target
+        )
         #expect(Harness(Self.withBGP()).run(request).verdict == .drop(.notForUs))
         // Without bgp: both answered.
         #expect(Harness(TestPolicies.goldenExample()).run(request).verdict != .drop(.notForUs))

@@ -18,7 +18,8 @@ import Testing
 
     /// VM2's SYN-ACK from port 80 to the internal client 10.1.5.20:50000 (blue-app's rule
     /// 8080 → 80). Checksums computed independently.
-    static let internalReplyFromPort80In = hexBytes("""
+    static let internalReplyFromPort80In = hexBytes(
+        """
         02 4c 42 00 06 02  02 00 00 00 06 04  08 00   // outer Ethernet: MACLB ← MACH1
         45 00 00 52 00 00 40 00 40 2f ad 26           // outer IPv4: len 82, DF, TTL 64, GRE
         c0 a8 06 04  c0 a8 06 02                      // 192.168.6.4 → 192.168.6.2

@@ -18,18 +18,25 @@ extension LabSuites {
             if let reason = LabEnvironment.labUnavailableReason { return reason }
             if let reason = LabEnvironment.nvlbRunUnavailableReason { return reason }
             if !FileManager.default.isExecutableFile(atPath: "/usr/sbin/bird") { return "needs BIRD 2 (Debian bird2)" }
-            if !FileManager.default.isExecutableFile(atPath: "/usr/sbin/exabgp") { return "needs ExaBGP (Debian exabgp)" }
-            if !FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") { return "needs curl (the slow downloads)" }
+            if !FileManager.default.isExecutableFile(atPath: "/usr/sbin/exabgp") {
+                return "needs ExaBGP (Debian exabgp)"
+            }
+            if !FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") {
+                return "needs curl (the slow downloads)"
+            }
             return nil
         }
 
-        @Test("Two sessions and next hops, 200 connections over both; SIGTERM drains without failures; SIGKILL fails over with downloads intact")
+        @Test("Two sessions and next hops; 200 connections over both; SIGTERM drains; SIGKILL fails over")
         func scaleOut() throws {
             if let reason = Self.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
             let lab = Lab(tag: "s", configuration: URL(fileURLWithPath: "/dev/null"))
             Lab.removeStaleLabs()
             let down = LabEnvironment.labDirectory.appendingPathComponent("down.sh").path
-            defer { _ = try? Shell.run([down, "--prefix", lab.prefix, "--run-dir", lab.runDirectory.path, "--quiet"], timeout: 60) }
+            defer {
+                _ = try? Shell.run(
+                    [down, "--prefix", lab.prefix, "--run-dir", lab.runDirectory.path, "--quiet"], timeout: 60)
+            }
             let up = try Shell.run(
                 [
                     LabEnvironment.labDirectory.appendingPathComponent("scaleout-up.sh").path, "--prefix", lab.prefix,
@@ -40,7 +47,10 @@ extension LabSuites {
             // The configuration serves the VMs' port 80 behind a public and an internal VIP:
             // one rule of each kind, so nvlb check has nothing to warn about.
             let check = try Shell.run(
-                [LabEnvironment.nvlb.path, "check", "--config", lab.runDirectory.appendingPathComponent("lb1.yaml").path],
+                [
+                    LabEnvironment.nvlb.path, "check", "--config",
+                    lab.runDirectory.appendingPathComponent("lb1.yaml").path,
+                ],
                 timeout: 20)
             #expect(check.status == 0 && !check.output.contains("warning"), "\(check.output)\(check.error)")
 
@@ -73,7 +83,9 @@ extension LabSuites {
                     var text = try String(contentsOf: path, encoding: .utf8)
                     for ca in ["10.1.6.20", "10.1.6.21"] {
                         text = text.replacingOccurrences(of: "ca: \(ca), weight: 0 }", with: "ca: \(ca) }")
-                        if weight == 0 { text = text.replacingOccurrences(of: "ca: \(ca) }", with: "ca: \(ca), weight: 0 }") }
+                        if weight == 0 {
+                            text = text.replacingOccurrences(of: "ca: \(ca) }", with: "ca: \(ca), weight: 0 }")
+                        }
                     }
                     try text.write(to: path, atomically: true, encoding: .utf8)
                     kill(try nvlbPID(lab, name), SIGHUP)
@@ -110,13 +122,16 @@ extension LabSuites {
                 Thread.sleep(forTimeInterval: 0.05)
             }
             #expect(withdrawnWhileRunning, "lb2's routes were not withdrawn before it exited\n\(lab.logTails())")
-            while kill(draining, 0) == 0 && Date().timeIntervalSince(termed) < 15 { Thread.sleep(forTimeInterval: 0.05) }
+            while kill(draining, 0) == 0 && Date().timeIntervalSince(termed) < 15 {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
             #expect(kill(draining, 0) != 0, "lb2 still runs 15 s after SIGTERM")
             #expect(Shell.wait(stream) == 0)
             let streamed = try JSONDecoder().decode(
                 Lab.ManyResult.self, from: Data(contentsOf: URL(fileURLWithPath: streamLog)))
             #expect(streamed.ok == 400 && streamed.failed == 0, "\(streamed)")
-            let lb2Log = (try? String(contentsOf: lab.runDirectory.appendingPathComponent("lb2.log"), encoding: .utf8)) ?? ""
+            let lb2Log =
+                (try? String(contentsOf: lab.runDirectory.appendingPathComponent("lb2.log"), encoding: .utf8)) ?? ""
             #expect(lb2Log.contains("bgp: draining: withdrawing 2 prefixes") && lb2Log.contains("bgp: drain over"))
 
             // Started again: two next hops again.
@@ -161,8 +176,10 @@ extension LabSuites {
             print("scale-out: \(streamedAcrossKill.failed) of 300 streamed requests failed across the SIGKILL")
             for (index, download) in downloads.enumerated() {
                 #expect(Shell.wait(download) == 0)
-                let result = (try? String(
-                    contentsOf: lab.runDirectory.appendingPathComponent("download\(index).txt"), encoding: .utf8)) ?? ""
+                let result =
+                    (try? String(
+                        contentsOf: lab.runDirectory.appendingPathComponent("download\(index).txt"), encoding: .utf8))
+                    ?? ""
                 #expect(result == "200 2000000", "download \(index): '\(result)'")
             }
         }
@@ -175,8 +192,10 @@ extension LabSuites {
             let script = LabEnvironment.labDirectory.appendingPathComponent("http-client.py").path
             return try Shell.spawn(
                 Shell.timed(
-                    ["ip", "netns", "exec", lab.namespace("client"), Lab.python, script, "many", Self.vip, "--count",
-                     String(count), "--timeout", "3"], 120),
+                    [
+                        "ip", "netns", "exec", lab.namespace("client"), Lab.python, script, "many", Self.vip, "--count",
+                        String(count), "--timeout", "3",
+                    ], 120),
                 input: nil, output: fd, error: fd)
         }
 
@@ -188,8 +207,10 @@ extension LabSuites {
             defer { close(fd) }
             return try Shell.spawn(
                 Shell.timed(
-                    ["ip", "netns", "exec", lab.namespace("client"), "curl", "-s", "--limit-rate", "400k", "-o",
-                     "/dev/null", "-w", "%{http_code} %{size_download}", "http://131.107.10.10/blob?size=2000000"], 60),
+                    [
+                        "ip", "netns", "exec", lab.namespace("client"), "curl", "-s", "--limit-rate", "400k", "-o",
+                        "/dev/null", "-w", "%{http_code} %{size_download}", "http://131.107.10.10/blob?size=2000000",
+                    ], 60),
                 input: nil, output: fd, error: fd)
         }
 
@@ -201,8 +222,10 @@ extension LabSuites {
             defer { close(fd) }
             return try Shell.spawn(
                 Shell.timed(
-                    ["ip", "netns", "exec", lab.namespace(name), LabEnvironment.nvlb.path, "run", "--config",
-                     lab.runDirectory.appendingPathComponent("\(name).yaml").path, "--stats-interval", "0"], 120),
+                    [
+                        "ip", "netns", "exec", lab.namespace(name), LabEnvironment.nvlb.path, "run", "--config",
+                        lab.runDirectory.appendingPathComponent("\(name).yaml").path, "--stats-interval", "0",
+                    ], 120),
                 input: nil, output: fd, error: fd)
         }
 
@@ -221,7 +244,8 @@ extension LabSuites {
         func bridgeFrames(_ lab: Lab) throws -> [String: Int] {
             var frames: [String: Int] = [:]
             for name in ["lb1", "lb2"] {
-                let text = try lab.exec("pa", ["cat", "/sys/class/net/\(name)/statistics/tx_packets"], timeout: 10).output
+                let text = try lab.exec("pa", ["cat", "/sys/class/net/\(name)/statistics/tx_packets"], timeout: 10)
+                    .output
                 frames[name] = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
             }
             return frames

@@ -60,10 +60,11 @@ final class LogLines: @unchecked Sendable {
         service.want([Self.vip, Self.pa])
         service.step()
         #expect(io.starts == 1)
-        #expect(io.sent == [
-            "announce route 131.107.10.10/32 next-hop 192.168.6.11",
-            "announce route 192.168.6.2/32 next-hop 192.168.6.11",
-        ])
+        #expect(
+            io.sent == [
+                "announce route 131.107.10.10/32 next-hop 192.168.6.11",
+                "announce route 192.168.6.2/32 next-hop 192.168.6.11",
+            ])
         // The speaker reports its session, then dies.
         io.pending = [(["neighbor 192.168.7.1 up", ""], nil), ([], 137)]
         clock.time = 1
@@ -84,10 +85,11 @@ final class LogLines: @unchecked Sendable {
         service.drain()
         clock.time = 3
         #expect(service.step())
-        #expect(Array(io.sent.suffix(2)) == [
-            "withdraw route 131.107.10.10/32 next-hop 192.168.6.11",
-            "withdraw route 192.168.6.2/32 next-hop 192.168.6.11",
-        ])
+        #expect(
+            Array(io.sent.suffix(2)) == [
+                "withdraw route 131.107.10.10/32 next-hop 192.168.6.11",
+                "withdraw route 192.168.6.2/32 next-hop 192.168.6.11",
+            ])
         #expect(!io.stopped && !service.isStopped)
         clock.time = 8
         #expect(!service.step())
@@ -134,9 +136,12 @@ final class LogLines: @unchecked Sendable {
         var configuration = TestPolicies.example()
         configuration.loadBalancers[2].probes = [.init(name: "web", kind: .tcp)]
         configuration.loadBalancers[2].rules[0].probe = "web"
-        let one = HealthState.Target(loadBalancer: "red-web", probe: "web", vsid: 6001, ca: TestPolicies.ip("10.1.6.21"))
-        let two = HealthState.Target(loadBalancer: "red-web", probe: "web", vsid: 6001, ca: TestPolicies.ip("10.1.6.22"))
+        let one = HealthState.Target(
+            loadBalancer: "red-web", probe: "web", vsid: 6001, ca: TestPolicies.ip("10.1.6.21"))
+        let two = HealthState.Target(
+            loadBalancer: "red-web", probe: "web", vsid: 6001, ca: TestPolicies.ip("10.1.6.22"))
         #expect(AnnouncedRoutes.prefixes(configuration, health: HealthState(down: [one])).contains(Self.red))
-        #expect(AnnouncedRoutes.prefixes(configuration, health: HealthState(down: [one, two])) == [Self.blue, Self.pa])
+        #expect(
+            AnnouncedRoutes.prefixes(configuration, health: HealthState(down: [one, two])) == [Self.blue, Self.pa])
     }
 }

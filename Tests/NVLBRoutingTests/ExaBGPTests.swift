@@ -47,8 +47,9 @@ import Testing
 
     /// ExaBGP accepts the generated configuration and the announce command, reports its
     /// (refused) connection attempts to 127.0.0.2, and stops when asked.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/exabgp"), "needs Debian's exabgp"),
-          .timeLimit(.minutes(1)))
+    @Test(
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/exabgp"), "needs Debian's exabgp"),
+        .timeLimit(.minutes(1)))
     func realExaBGPTakesCommands() throws {
         let directory = "/tmp/nvlb-exabgp-test.\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -65,11 +66,17 @@ import Testing
             #expect(exit == nil)
             if exit != nil { break }
             events += lines
-            if log.all.contains(where: { $0.contains("route added") }) && events.contains(where: { $0.hasPrefix("neighbor 127.0.0.2") }) {
+            if log.all.contains(where: { $0.contains("route added") })
+                && events.contains(where: { $0.hasPrefix("neighbor 127.0.0.2") })
+            {
                 break
             }
         }
-        #expect(log.all.contains { $0.contains("route added to neighbor 127.0.0.2") && $0.contains("131.107.10.10/32 next-hop 192.168.6.11") })
+        #expect(
+            log.all.contains {
+                $0.contains("route added to neighbor 127.0.0.2")
+                    && $0.contains("131.107.10.10/32 next-hop 192.168.6.11")
+            })
         #expect(events.contains { $0.hasPrefix("neighbor 127.0.0.2 ") })
         speaker.stop()
         #expect(speaker.poll(timeout: 0).exitStatus == nil)
