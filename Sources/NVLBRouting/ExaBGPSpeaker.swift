@@ -39,6 +39,9 @@ public final class ExaBGPSpeaker: BGPSpeakerIO {
 
     public func start() throws {
         closeAll()
+        guard access(program, X_OK) == 0 else {
+            throw BGPSpeakerError(description: "\(program) is not an executable (install Debian's exabgp)")
+        }
         let c = configuration
         if mkdir(c.directory, 0o700) != 0 && errno != EEXIST { throw failure("mkdir \(c.directory)") }
         try write(c.configurationText, to: c.configurationPath, mode: 0o600)

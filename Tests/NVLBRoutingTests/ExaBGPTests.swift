@@ -82,3 +82,17 @@ import Testing
         #expect(speaker.poll(timeout: 0).exitStatus == nil)
     }
 }
+
+@Suite struct ExaBGPMissingTests {
+    @Test func aMissingProgramIsAClearError() {
+        let speaker = ExaBGPSpeaker(
+            configuration: ExaBGPConfiguration(bgp: ExaBGPTests.bgp(), directory: "/tmp/nvlb-exabgp-missing"),
+            program: "/nonexistent/exabgp", log: { _ in })
+        #expect(throws: BGPSpeakerError.self) { try speaker.start() }
+        do {
+            try speaker.start()
+        } catch {
+            #expect("\(error)" == "/nonexistent/exabgp is not an executable (install Debian's exabgp)")
+        }
+    }
+}
