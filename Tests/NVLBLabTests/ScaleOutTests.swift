@@ -105,6 +105,15 @@ extension LabSuites {
             #expect(try waitForHops("131.107.10.10", ["192.168.6.11", "192.168.6.12"]), "VIP not announced again")
             #expect(try lab.requests(from: "client", Self.vip, count: 20).ok == 20)
 
+            // The speaker dies alone: the session drops, nvlb restarts it and announces again.
+            let speaker = try processPID(lab, "lb1", command: "exabgp")
+            kill(speaker, SIGKILL)
+            #expect(try waitForHops("131.107.10.10", ["192.168.6.12"]), "lb1's routes stayed without its speaker")
+            #expect(
+                try waitForHops("131.107.10.10", ["192.168.6.11", "192.168.6.12"]),
+                "no re-announcement after the speaker's restart\n\(lab.logTails())")
+            #expect(try waitForHops("192.168.6.2", ["192.168.6.11", "192.168.6.12"]))
+
             // SIGTERM one instance during a stream of connections: its routes are withdrawn
             // while it still runs (it keeps forwarding for drain_seconds), no request fails.
             let streamLog = lab.runDirectory.appendingPathComponent("stream.json").path
@@ -253,13 +262,18 @@ extension LabSuites {
 
         /// The pid of the `nvlb run` of instance `name` (the child of the lab's `timeout`).
         func nvlbPID(_ lab: Lab, _ name: String) throws -> pid_t {
+            try processPID(lab, name, command: "nvlb")
+        }
+
+        /// The pid of the process named `command` in instance `name`'s namespace.
+        func processPID(_ lab: Lab, _ name: String, command wanted: String) throws -> pid_t {
             let pids = try Shell.run(["ip", "netns", "pids", lab.namespace(name)], timeout: 10).output
             for text in pids.split(separator: "\n") {
                 guard let pid = Int32(text) else { continue }
                 let command = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
-                if command.trimmingCharacters(in: .whitespacesAndNewlines) == "nvlb" { return pid }
+                if command.trimmingCharacters(in: .whitespacesAndNewlines) == wanted { return pid }
             }
-            throw LabError("no nvlb process in \(lab.namespace(name))")
+            throw LabError("no \(wanted) process in \(lab.namespace(name))")
         }
     }
 }
