@@ -39,6 +39,7 @@ let package = Package(
             name: "CNuma",
             providers: [.apt(["libnuma-dev"])]),
         .target(name: "CNVLBShims"),
+        .target(name: "CNVLBSpawn"),
 
         // MARK: Packet path (no I/O, no threads)
         .target(name: "NVLBWire", swiftSettings: hotPathSettings),
@@ -81,10 +82,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Routes/OpenAPIDocument.py"]),
+        // BGP announcements through an ExaBGP child (docs/operations.md "Several instances behind ECMP").
+        .target(name: "NVLBRouting", dependencies: ["NVLBPolicy", "NVLBWire", "CNVLBSpawn"]),
         .executableTarget(
             name: "nvlb",
             dependencies: [
-                "NVLBControl", "NVLBRuntime", "NVLBIO", "NVLBHealth", "NVLBManagement", "NVLBTraffic",
+                "NVLBControl", "NVLBRuntime", "NVLBIO", "NVLBHealth", "NVLBManagement", "NVLBRouting", "NVLBTraffic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -131,5 +134,6 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
         .testTarget(name: "NVLBLabTests", dependencies: ["NVLBTestSupport"]),
+        .testTarget(name: "NVLBRoutingTests", dependencies: ["NVLBRouting", "NVLBControl", "NVLBTestSupport"]),
     ]
 )

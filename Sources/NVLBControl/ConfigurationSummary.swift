@@ -46,6 +46,14 @@ public enum ConfigurationSummary {
             lines.append("external: none")
         }
 
+        if let bgp = configuration.bgp {
+            lines.append(
+                "bgp: \(bgp.speaker.rawValue), AS \(bgp.localAS), router id \(bgp.routerID), from \(bgp.localAddress), "
+                    + "next hop \(bgp.nextHop), peers "
+                    + bgp.peers.map { "\($0.address) AS \($0.asn)" }.joined(separator: ", ")
+                    + ", hold time \(bgp.holdTime) s, drain \(bgp.drainSeconds) s")
+        }
+
         lines.append("")
         lines.append("routing domains:")
         for domain in configuration.routingDomains.prefix(limit) {
@@ -85,6 +93,11 @@ public enum ConfigurationSummary {
             }
         }
         if let more = more(balancers.count, limit, "load balancer") { lines.append("  " + more) }
+        let warnings = ConfigurationWarnings.ambiguousReplies(configuration)
+        if !warnings.isEmpty {
+            lines.append("")
+            lines += warnings
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -34,6 +34,7 @@ struct ConfigurationValidator {
         validateExternal()
         let domains = validateRoutingDomains()
         validateLoadBalancers(domains)
+        validateBGP()
     }
 
     // MARK: - balancer, underlay, external

@@ -62,9 +62,14 @@ extension RawConfiguration {
             balancers.append(built)
         }
 
-        return PolicyConfiguration(
+        var configuration = PolicyConfiguration(
             balancer: balancer, underlay: underlay, external: external, routingDomains: domains,
             loadBalancers: balancers)
+        if let bgp = self.bgp {
+            guard let built = bgp.bgp() else { return nil }
+            configuration.bgp = built
+        }
+        return configuration
     }
 }
 

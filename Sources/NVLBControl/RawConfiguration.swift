@@ -10,7 +10,7 @@ import Yams
 /// check everything else. Only a file with no diagnostics is turned into a
 /// `PolicyConfiguration`, and then every required value is present.
 struct RawConfiguration {
-    static let keys = ["balancer", "underlay", "external", "routing_domains", "load_balancers", "management"]
+    static let keys = ["balancer", "underlay", "external", "routing_domains", "load_balancers", "management", "bgp"]
 
     var position: SourcePosition
     var balancer: RawBalancer
@@ -20,6 +20,7 @@ struct RawConfiguration {
     var loadBalancers: Located<[RawLoadBalancer]>?
     /// `management:` (docs/management.md); read here so that its errors are reported with the rest.
     var management: RawManagement?
+    var bgp: RawBGP?
 
     /// Reads the document root; `nil` (reported) when the root is not a mapping.
     init?(root: Node, reader: YAMLReader) {
@@ -33,6 +34,7 @@ struct RawConfiguration {
         loadBalancers = map.list(
             "load_balancers", required: true, keys: RawLoadBalancer.keys, element: RawLoadBalancer.init)
         management = map.mapping("management", keys: RawManagement.keys).map(RawManagement.init)
+        bgp = map.mapping("bgp", keys: RawBGP.keys).map(RawBGP.init)
     }
 }
 

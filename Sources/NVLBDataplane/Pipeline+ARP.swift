@@ -3,8 +3,9 @@ import NVLBPolicy
 import NVLBWire
 
 extension DataplaneWorker {
-    /// docs/packets.md "ARP and next hops": answers an ARP request for nvlb's PA (underlay) or for an
-    /// external VIP (external side), rewriting the request into the reply in place.
+    /// docs/packets.md "ARP and next hops": answers an ARP request for nvlb's PA (underlay) —
+    /// or, with `bgp:`, for its `next_hop` instead — or for an external VIP (external side),
+    /// rewriting the request into the reply in place.
     @inlinable
     static func answerARP(_ packet: inout Packet, into c: inout Classification, snapshot s: PolicySnapshot) {
         guard packet.length >= EthernetHeader.size + ARPHeader.size else { return c.finish(.drop(.malformed)) }
@@ -23,7 +24,21 @@ extension DataplaneWorker {
         let target = arp.targetIP
         let mac: UInt64
         let port: Port
-        if target.rawValue == s.underlayAddress {
+        if s.bgpNextHop != 0 {
+            // Behind ECMP routers (docs/operations.md "Several instances behind ECMP"): the
+            // underlay address and the VIPs are shared by every instance and reached through
+            // the routers (several answers would make a MAC flap), so only this instance's
+            // own next hop is answered — with the MAC the request was sent to when it was
+            // sent to one of ours (a refresh), else with the underlay's.
+            guard target.rawValue == s.bgpNextHop else { return c.finish(.drop(.notForUs)) }
+            if s.hasExternal && destination == s.externalMAC {
+                mac = s.externalMAC
+                port = .external
+            } else {
+                mac = s.underlayMAC
+                port = .underlay
+            }
+        } else if target.rawValue == s.underlayAddress {
             mac = s.underlayMAC
             port = .underlay
         } else if s.hasExternal && s.isVIP(vsid: 0, vip: target.rawValue) {

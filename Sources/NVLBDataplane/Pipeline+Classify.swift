@@ -24,7 +24,10 @@ extension DataplaneWorker {
         let etherType = ethernet.etherType
         if etherType == EthernetHeader.etherTypeARP { return answerARP(&packet, into: &c, snapshot: s) }
         let destinationMAC = ethernet.destination.rawValue
-        let toExternal = s.hasExternal && destinationMAC == s.externalMAC
+        // With `bgp:`, routers send VIP traffic to the MAC that answered for `next_hop`,
+        // which may be `underlay.mac` (docs/operations.md "Several instances behind ECMP").
+        let toExternal = s.hasExternal
+            && (destinationMAC == s.externalMAC || (s.bgpNextHop != 0 && destinationMAC == s.underlayMAC))
         guard destinationMAC == s.underlayMAC || toExternal else { return c.finish(.drop(.notForUs)) }
         guard etherType == EthernetHeader.etherTypeIPv4 else { return c.finish(.drop(.unsupported)) }
 

@@ -89,20 +89,14 @@ extension DataplaneWorker {
             clientVSID = entry.pointee.clientVSID
             flowID = entry.pointee.replyFlowID
         } else {
-            // No state: the flow as a reply without state is rebuilt (docs/packets.md "DIP reply to internal client").
-            guard let found = s.reverseIndex.find(
-                UInt64(c.vsid) << 32 | UInt64(c.source), UInt64(c.protocolNumber) << 16 | UInt64(c.sourcePort)),
-                found != PolicySnapshot.ambiguous
-            else { return .drop(.noFlow) }
+            // No state: the flow is rebuilt as a reply's would be (docs/packets.md "Replies and flow state").
+            let client = s.internalClient(dipVSID: c.vsid, dipCA: c.source, client: c.destination)
+            let found = s.rebuildListener(
+                dipVSID: c.vsid, dipCA: c.source, protocolNumber: c.protocolNumber, backendPort: c.sourcePort,
+                clientIsInternal: client != nil)
+            guard found >= 0 else { return .drop(.noFlow) }
             let listener = s.listeners[Int(found)]
-            let lb = Int(s.rules[Int(listener.rule)].loadBalancer)
-            if let client = s.record(domain: s.loadBalancers[lb].domain, ca: c.destination) {
-                guard listener.vsid != 0 else { return .drop(.noFlow) }
-                clientVSID = s.records[client].vsid
-            } else {
-                guard listener.vsid == 0 else { return .drop(.noFlow) }
-                clientVSID = 0
-            }
+            if let client { clientVSID = s.records[client].vsid } else { clientVSID = 0 }
             vip = listener.vip
             vipPort = listener.port
             flowID = clientVSID == 0

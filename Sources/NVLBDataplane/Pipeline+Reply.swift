@@ -36,26 +36,23 @@ extension DataplaneWorker {
                 : Int(s.frontend(vsid: clientVSID, vip: vip, protocolNumber: c.protocolNumber, port: vipPort))
             flowID = entry.pointee.replyFlowID
         } else {
-            // No state (restart, eviction): rebuild it from policy when exactly one
-            // frontend reaches this DIP port and the client's side is unambiguous.
-            guard let found = s.reverseIndex.find(
-                UInt64(c.vsid) << 32 | UInt64(c.source), UInt64(c.protocolNumber) << 16 | UInt64(c.sourcePort))
-            else { return .drop(.noVIP) }
-            guard found != PolicySnapshot.ambiguous else { return .drop(.noFlow) }
+            // No state (restart, eviction, ECMP brought the reply to another instance):
+            // rebuild it from policy. The client's kind comes first, then exactly one rule
+            // of that kind must reach this DIP port (docs/packets.md "Replies and flow state").
+            let client = s.internalClient(dipVSID: c.vsid, dipCA: c.source, client: c.destination)
+            let found = s.rebuildListener(
+                dipVSID: c.vsid, dipCA: c.source, protocolNumber: c.protocolNumber, backendPort: c.sourcePort,
+                clientIsInternal: client != nil)
+            guard found >= 0 else { return .drop(found == PolicySnapshot.notAReply ? .noVIP : .noFlow) }
             listener = Int(found)
             let frontend = s.listeners[Int(found)]
             let rule = s.rules[Int(frontend.rule)]
             let lb = Int(rule.loadBalancer)
-            if let client = s.record(domain: s.loadBalancers[lb].domain, ca: c.destination) {
-                guard frontend.vsid != 0 else { return .drop(.noFlow) }
-                clientVSID = s.records[client].vsid
-            } else {
-                guard frontend.vsid == 0 else { return .drop(.noFlow) }
-                clientVSID = 0
-            }
+            if let client { clientVSID = s.records[client].vsid } else { clientVSID = 0 }
             vip = frontend.vip
             vipPort = frontend.port
-            flowID = clientVSID == 0
+            flowID =
+                clientVSID == 0
                 ? 0
                 : Self.flowID(
                     s, protocolNumber: c.protocolNumber, source: vip, sourcePort: vipPort, destination: c.destination,
@@ -70,7 +67,11 @@ extension DataplaneWorker {
                     s, protocolNumber: c.protocolNumber, source: c.destination, sourcePort: c.destinationPort,
                     destination: c.source, destinationPort: c.sourcePort),
                 replyFlowID: flowID, listener: UInt32(truncatingIfNeeded: listener))
-            if isTCP { entry.observeTCP(flags: c.tcpFlags, fromClient: false) } else { entry.observeUDP(fromClient: false) }
+            if isTCP {
+                entry.observeTCP(flags: c.tcpFlags, fromClient: false)
+            } else {
+                entry.observeUDP(fromClient: false)
+            }
             switch flows.insert(entry, hash: c.hash, now: now) {
             case .inserted, .evicted: counters.flowCreated()
             case .full: counters.statelessForward()

@@ -11,6 +11,8 @@ public struct PolicyConfiguration: Sendable, Equatable {
     public var external: External?
     public var routingDomains: [RoutingDomain]
     public var loadBalancers: [LoadBalancer]
+    /// `bgp:` — announcements to ECMP routers; nil: none (PolicyConfiguration+BGP.swift).
+    public var bgp: BGP? = nil
 
     public init(
         balancer: Balancer, underlay: Underlay, external: External?,

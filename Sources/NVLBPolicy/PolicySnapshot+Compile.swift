@@ -4,7 +4,7 @@ import NVLBWire
 /// The arrays and index entries of a ``PolicySnapshot``, computed from a validated
 /// configuration: records with their precomputed next hops, load balancers and their DIPs,
 /// one Maglev table per load balancer shared by its rules, listeners, and the reverse index
-/// from a DIP port back to its listener (or ``PolicySnapshot/ambiguous``).
+/// from a DIP port and a client kind back to its listener (or ``PolicySnapshot/ambiguous``).
 struct PolicyCompilation {
     typealias Pair = (key: (UInt64, UInt64), value: Int32)
 
@@ -38,6 +38,9 @@ struct PolicyCompilation {
         var ca: UInt32
         var protocolNumber: UInt8
         var port: UInt16
+        /// Internal frontends and external ones are counted apart: a reply's client says
+        /// which kind it is before the rule is looked for (docs/packets.md "Replies and flow state").
+        var isInternal: Bool
     }
 
     /// Compiles `configuration`, which must have passed validation, with the DIPs that
@@ -149,7 +152,7 @@ struct PolicyCompilation {
                     for backend in lb.backends {
                         let key = ReverseKey(
                             vsid: backend.vsid, ca: backend.ca.rawValue, protocolNumber: rule.protocolNumber.rawValue,
-                            port: rule.backendPort)
+                            port: rule.backendPort, isInternal: frontend.vsid != nil)
                         let previous = reverseCounts[key]
                         reverseCounts[key] = (previous?.listener ?? listener, (previous?.count ?? 0) + 1)
                     }
@@ -158,7 +161,11 @@ struct PolicyCompilation {
         }
         reversePairs = reverseCounts.map { key, value in
             (
-                (UInt64(key.vsid) << 32 | UInt64(key.ca), UInt64(key.protocolNumber) << 16 | UInt64(key.port)),
+                (
+                    UInt64(key.vsid) << 32 | UInt64(key.ca),
+                    PolicySnapshot.reverseKey(
+                        isInternal: key.isInternal, protocolNumber: key.protocolNumber, backendPort: key.port)
+                ),
                 value.count == 1 ? value.listener : PolicySnapshot.ambiguous
             )
         }

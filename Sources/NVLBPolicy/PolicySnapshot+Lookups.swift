@@ -70,3 +70,46 @@ extension PolicySnapshot {
         return nil
     }
 }
+
+// Stateless reply rebuild (docs/packets.md "Replies and flow state").
+extension PolicySnapshot {
+    /// The second key word of `reverseIndex`: the client kind, the protocol and the DIP's port.
+    @inlinable @inline(__always)
+    public static func reverseKey(isInternal: Bool, protocolNumber: UInt8, backendPort: UInt16) -> UInt64 {
+        (isInternal ? 1 << 24 : 0) | UInt64(protocolNumber) << 16 | UInt64(backendPort)
+    }
+
+    /// `rebuild(...)` result: no rule of either kind has that DIP port (the packet is no reply).
+    public static let notAReply: Int32 = -1
+    /// `rebuild(...)` result: none or several rules of the client's kind have that DIP port.
+    public static let cannotRebuild: Int32 = -2
+
+    /// The listener whose translation a reply without flow state takes, from policy alone.
+    /// The client (`clientRecord` ≥ 0 when its address is a CA with a lookup record in the
+    /// DIP's routing domain, else -1) decides the kind first; among the listeners of that
+    /// kind reaching (DIP VSID, DIP CA, protocol, backend port) exactly one must remain.
+    /// Returns its index, `cannotRebuild`, or `notAReply`. One or two map probes.
+    @inlinable @inline(__always)
+    public func rebuildListener(
+        dipVSID: UInt32, dipCA: UInt32, protocolNumber: UInt8, backendPort: UInt16, clientIsInternal: Bool
+    ) -> Int32 {
+        let dip = UInt64(dipVSID) << 32 | UInt64(dipCA)
+        if let found = reverseIndex.find(
+            dip, Self.reverseKey(isInternal: clientIsInternal, protocolNumber: protocolNumber, backendPort: backendPort)
+        ) {
+            return found == Self.ambiguous ? Self.cannotRebuild : found
+        }
+        let other = reverseIndex.find(
+            dip,
+            Self.reverseKey(isInternal: !clientIsInternal, protocolNumber: protocolNumber, backendPort: backendPort))
+        return other == nil ? Self.notAReply : Self.cannotRebuild
+    }
+
+    /// The record of `client` when it is a CA of the routing domain of DIP (VSID, CA), else nil:
+    /// the client of a reply is internal exactly then.
+    @inlinable @inline(__always)
+    public func internalClient(dipVSID: UInt32, dipCA: UInt32, client: UInt32) -> Int? {
+        guard let dip = recordIndex.find(UInt64(dipVSID) << 32 | UInt64(dipCA)) else { return nil }
+        return record(domain: records[Int(dip)].domain, ca: client)
+    }
+}

@@ -37,6 +37,10 @@ public final class PolicySnapshot: Sendable {
     public let mssClamp: UInt16
     /// `underlay.icmp_rate`: "fragmentation needed" messages per second and worker.
     public let icmpRate: UInt32
+    /// `bgp.next_hop` (0: no `bgp:`): nvlb answers ARP for it instead of for the shared
+    /// `underlay.address`, and takes external traffic sent to `underlay.mac` (docs/operations.md
+    /// "Several instances behind ECMP").
+    public let bgpNextHop: UInt32
     public let hasExternal: Bool
     public let externalMAC: UInt64
     public let externalGatewayMAC: UInt64
@@ -77,8 +81,9 @@ public final class PolicySnapshot: Sendable {
     public let vips: FixedBuffer<CompiledVIP>
     /// (protocol, port) → listener of each VIP, grouped by VIP.
     public let vipPorts: FixedBuffer<CompiledVIPPort>
-    /// (DIP VSID << 32 | DIP CA, protocol << 16 | backend port) → listener index,
-    /// or `ambiguous` when several listeners reach that DIP port.
+    /// (DIP VSID << 32 | DIP CA, `reverseKey(isInternal:protocolNumber:backendPort:)`) →
+    /// listener index, or `ambiguous` when several listeners of that kind (internal or
+    /// external frontends) reach that DIP port.
     public let reverseIndex: StaticMap
     /// (PA) → neighbour MAC, static entries.
     public let neighborIndex: StaticMap
@@ -86,7 +91,7 @@ public final class PolicySnapshot: Sendable {
     /// `vsidIndex`, `recordIndex` and `vipIndex` in one probe, for the packet path.
     public let addressIndex: AddressMap
 
-    /// `reverseIndex` value when more than one listener maps to the DIP port.
+    /// `reverseIndex` value when more than one listener of a kind maps to the DIP port.
     public static let ambiguous: Int32 = -2
 
     /// Names for statistics: load balancer names and their DIPs as `VSID/CA`.
@@ -111,6 +116,7 @@ public final class PolicySnapshot: Sendable {
         mssClamp = UInt16(clamping: max(0, underlay.effectiveMSSClamp))
         icmpRate = UInt32(clamping: max(0, underlay.icmpRate))
         hasExternal = configuration.external != nil
+        bgpNextHop = configuration.bgp?.nextHop.rawValue ?? 0
         externalMAC = configuration.external?.mac.rawValue ?? 0
         externalGatewayMAC = configuration.external?.gatewayMAC.rawValue ?? 0
         hasher = FlowHasher(seed: configuration.balancer.hashSeed)

@@ -74,8 +74,9 @@ struct RunCommand: AsyncParsableCommand {
         logger.info("nvlb running: \(String(ConfigurationSummary.render(configuration).prefix { $0 != "\n" }))")
         let (store, management) = try ManagementWiring.make(
             engine: engine, prober: prober, path: self.configuration.config, tokens: tokens, logger: logger)
+        let bgp = BGPRunner.start(engine: engine, configuration: configuration, logger: logger)
         let service = LiveService(
-            engine: engine, prober: prober, store: store, statsInterval: statsInterval, logger: logger)
+            engine: engine, prober: prober, bgp: bgp, store: store, statsInterval: statsInterval, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [service] + management, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -88,6 +89,8 @@ struct LiveService: Service {
     let engine: LiveEngine
     /// Health probes (docs/health.md); nil when the configuration has none.
     let prober: ProbeService?
+    /// BGP announcements (docs/operations.md "Several instances behind ECMP"); nil without `bgp:`.
+    let bgp: BGPRunner?
     /// The one change path: SIGHUP re-reads the file through it, as the API changes it.
     let store: ConfigurationStore
     var path: String { store.path }
@@ -110,6 +113,8 @@ struct LiveService: Service {
             try? await gracefulShutdown()
             group.cancelAll()
         }
+        // Withdraw first and keep forwarding while the routers move the traffic away.
+        await bgp?.drainAndStop()
         logger.info("stopping: draining workers")
         prober?.stop()
         engine.stop()

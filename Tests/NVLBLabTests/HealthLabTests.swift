@@ -21,7 +21,7 @@ extension LabSuites {
     struct HealthLabTests {
         static let whoami = "http://131.107.10.10/whoami"
         /// 5 MiB paced at 128 KiB/s by the VM: about 40 s, longer than the scenario.
-        static let slowBlob = "http://131.107.10.10/blob?size=5242880&rate=131072"
+        static let slowBlob = "http://131.107.10.10/blob?size=7340032&rate=131072"
 
         /// The probe of blue-web in the configuration: interval, timeout, rise, fall (seconds, counts).
         struct Probe {

@@ -127,6 +127,9 @@ public final class LiveEngine: @unchecked Sendable {
     /// The current policy's configuration.
     public var currentConfiguration: PolicyConfiguration { publisher.snapshot().configuration }
 
+    /// The DIPs probes currently find down (BGP announcements follow them).
+    public var currentHealth: HealthState { health.withLock { $0 } }
+
     /// Stops and joins the workers.
     public func stop() {
         stopFlag.value.store(true, ordering: .releasing)
