@@ -144,6 +144,12 @@ public struct LinkCapture: ~Copyable {
                 let error = Errno(Int32(truncatingIfNeeded: -result))
                 if error == .wouldBlock { break }
                 if error == .interrupted { continue }
+                // The kernel refuses to describe a super-frame of a kind virtio_net_hdr has
+                // no name for (e.g. GRE-encapsulated GSO) and drops it.
+                if error == .invalidArgument {
+                    s.pointee.counters.unsupportedSuperframes &+= 1
+                    continue
+                }
                 throw LiveIOError(error, interface: interface, operation: "recvmsg")
             }
             if s.pointee.incomingOnly, packetType == Int32(NVLB_PACKET_OUTGOING) { continue }
