@@ -75,9 +75,18 @@ public final class LiveEngine: @unchecked Sendable {
         extra = Mutex([WorkerIOCounters](repeating: WorkerIOCounters(), count: n))
         for interface in Set([underlay, configuration.external?.interface].compactMap { $0 }) {
             do {
-                _ = try LiveCapture(interface: interface, options: .init())
+                _ = try LinkCapture(interface: interface, options: .init())
             } catch {
                 throw LiveEngineError("cannot capture on \(interface): \(error)")
+            }
+            // A coalesced frame is a super-frame to cut again (docs/operations.md "Offloads").
+            do {
+                let outcome = try ReceiveCoalescing.disable(on: interface)
+                let changed = [outcome.groTurnedOff ? "GRO" : nil, outcome.lroTurnedOff ? "LRO" : nil].compactMap { $0 }
+                let what = changed.isEmpty ? "already off" : "turned \(changed.joined(separator: ", ")) off"
+                logger.info("\(interface): receive coalescing (GRO, LRO) \(what)")
+            } catch {
+                logger.warning("\(interface): cannot turn receive coalescing off: \(error)")
             }
         }
     }
@@ -153,9 +162,9 @@ public final class LiveEngine: @unchecked Sendable {
     /// One interface as a worker sees it: its capture and its transmitter.
     final class Link {
         let port: NVLBDataplane.Port
-        let capture: LiveCapture
+        let capture: LinkCapture
         var transmitter: BatchTransmitter
-        init(port: NVLBDataplane.Port, capture: consuming LiveCapture, transmitter: consuming BatchTransmitter) {
+        init(port: NVLBDataplane.Port, capture: consuming LinkCapture, transmitter: consuming BatchTransmitter) {
             self.port = port
             self.capture = capture
             self.transmitter = transmitter
@@ -170,18 +179,18 @@ public final class LiveEngine: @unchecked Sendable {
         var flowMemory: NUMABuffer? = nil
         do {
             let underlayName = configuration.underlay.interface!
-            var options = LiveCapture.Options(fanout: PacketFanout(groupID: fanoutGroup, mode: .hash))
+            var options = LinkCapture.Options(fanout: PacketFanout(groupID: fanoutGroup, mode: .hash))
             options.snapshotLength = Self.frameCapacity
             links.append(
                 Link(
-                    port: .underlay, capture: try LiveCapture(interface: underlayName, options: options),
+                    port: .underlay, capture: try LinkCapture(interface: underlayName, options: options),
                     transmitter: try BatchTransmitter(interface: underlayName, capacity: 2 * batch)))
             if let external = configuration.external?.interface, external != underlayName {
                 var externalOptions = options
                 externalOptions.fanout = PacketFanout(groupID: fanoutGroup ^ 0x8000, mode: .hash)
                 links.append(
                     Link(
-                        port: .external, capture: try LiveCapture(interface: external, options: externalOptions),
+                        port: .external, capture: try LinkCapture(interface: external, options: externalOptions),
                         transmitter: try BatchTransmitter(interface: external, capacity: 2 * batch)))
             }
             flowMemory = try NUMABuffer(
