@@ -127,3 +127,19 @@ int nvlb_disable_receive_coalescing(const char *name, int *gro_changed, int *lro
     close(fd);
     return result;
 }
+
+long nvlb_packet_send_vnet(int fd, const void *frame, size_t length) {
+    nvlb_vnet_header header;
+    memset(&header, 0, sizeof(header));
+    struct iovec parts[2] = {
+        {.iov_base = &header, .iov_len = sizeof(header)},
+        {.iov_base = (void *)frame, .iov_len = length},
+    };
+    struct msghdr message;
+    memset(&message, 0, sizeof(message));
+    message.msg_iov = parts;
+    message.msg_iovlen = 2;
+    ssize_t sent = sendmsg(fd, &message, 0);
+    if (sent < 0) return -errno;
+    return sent >= (ssize_t)sizeof(header) ? (long)(sent - (ssize_t)sizeof(header)) : 0;
+}

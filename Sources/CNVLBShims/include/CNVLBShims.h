@@ -147,6 +147,10 @@ int nvlb_packet_socket_open_vnet(int ifindex);
 long nvlb_packet_receive_vnet(int fd, nvlb_vnet_header *header, void *frame, size_t capacity, void *overflow,
                               size_t overflow_capacity, int *packet_type, uint32_t *vlan);
 
+/// Sends one whole frame on a `PACKET_VNET_HDR` socket, behind an all-zero header (no
+/// offload asked). Bytes of the frame sent, or -errno.
+long nvlb_packet_send_vnet(int fd, const void *frame, size_t length);
+
 /// `getsockopt(SOL_PACKET, PACKET_STATISTICS)`: frames queued and frames dropped since the
 /// last call (the kernel resets them on read). 0 or -errno.
 int nvlb_packet_statistics(int fd, uint32_t *packets, uint32_t *drops);
