@@ -3,6 +3,8 @@
 
   GET /whoami        -> the VM's name and a newline ("blue-vm1\n")
   GET /blob?size=N   -> N bytes (a repeating pattern; N <= 16 MiB), for large transfers
+  POST /sha256       -> the SHA-256 of the request body, in hex, and a newline (uploads;
+                        Content-Length required, at most 16 MiB)
   anything else      -> 404
 
 Every answer carries "X-VM: <name>" and "X-Peer: <client address>:<port>" so a client can
@@ -10,6 +12,7 @@ tell which DIP answered and what source address it saw (nvlb keeps the client's 
 Runs until SIGTERM/SIGINT.
 """
 import argparse
+import hashlib
 import signal
 import socketserver
 import sys
@@ -41,6 +44,27 @@ def make_handler(name):
                 self.answer(200, None, length=size)
             else:
                 self.answer(404, b"not found\n")
+
+        def do_POST(self):
+            if urlparse(self.path).path != "/sha256":
+                self.answer(404, b"not found\n")
+                return
+            try:
+                length = int(self.headers.get("Content-Length", "-1"))
+            except ValueError:
+                length = -1
+            if not 0 <= length <= 16 << 20:
+                self.answer(400, b"bad length\n")
+                return
+            digest = hashlib.sha256()
+            remaining = length
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 1 << 16))
+                if not chunk:
+                    return  # the client went away
+                digest.update(chunk)
+                remaining -= len(chunk)
+            self.answer(200, (digest.hexdigest() + "\n").encode())
 
         def answer(self, status, body, length=None):
             length = len(body) if body is not None else length
