@@ -47,6 +47,9 @@ public struct LinkCapture: ~Copyable {
         public var truncated: UInt64 = 0
         /// VLAN tags put back into frames.
         public var vlanTagsRestored: UInt64 = 0
+
+        /// All zero.
+        public init() {}
     }
 
     /// The socket, closed by `deinit`.

@@ -47,6 +47,11 @@ public final class LiveEngine: @unchecked Sendable {
         public var handoffOverflows: UInt64 = 0
         public var truncated: UInt64 = 0
         public var kernelDrops: UInt64 = 0
+        /// Partial checksums the receive path completed, super-frames it segmented, and
+        /// super-frames of a kind it does not segment, dropped (docs/operations.md "Offloads").
+        public var checksumsCompleted: UInt64 = 0
+        public var superframes: UInt64 = 0
+        public var superframeDrops: UInt64 = 0
     }
 
     /// Plans placement and checks that the interfaces can be captured (a clear error
@@ -152,6 +157,9 @@ public final class LiveEngine: @unchecked Sendable {
                 sum.handoffOverflows += w.handoffOverflows
                 sum.truncated += w.truncated
                 sum.kernelDrops += w.kernelDrops
+                sum.checksumsCompleted += w.checksumsCompleted
+                sum.superframes += w.superframes
+                sum.superframeDrops += w.superframeDrops
             }
         }
         return (dataplane, io)
@@ -365,7 +373,12 @@ public final class LiveEngine: @unchecked Sendable {
                 var failures: UInt64 = 0
                 var kernelDrops: UInt64 = 0
                 var truncated: UInt64 = 0
+                var offloads = LinkCapture.Counters()
                 for link in links {
+                    let c = link.capture.counters
+                    offloads.checksumsCompleted += c.checksumsCompleted
+                    offloads.superframes += c.superframes
+                    offloads.unsupportedSuperframes += c.unsupportedSuperframes
                     failures += link.transmitter.counters.framesFailed
                     truncated += UInt64(link.capture.truncatedFrames)
                     if let s = link.capture.statistics() { kernelDrops += s.droppedByKernel }
@@ -373,6 +386,9 @@ public final class LiveEngine: @unchecked Sendable {
                 io.transmitFailures = failures
                 io.kernelDrops = kernelDrops
                 io.truncated = truncated
+                io.checksumsCompleted = offloads.checksumsCompleted
+                io.superframes = offloads.superframes
+                io.superframeDrops = offloads.unsupportedSuperframes
                 let snapshot = dataplane.counters.snapshot()
                 let figures = io
                 latest.withLock { $0[index] = snapshot }
