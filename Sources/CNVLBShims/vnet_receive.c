@@ -143,3 +143,10 @@ long nvlb_packet_send_vnet(int fd, const void *frame, size_t length) {
     if (sent < 0) return -errno;
     return sent >= (ssize_t)sizeof(header) ? (long)(sent - (ssize_t)sizeof(header)) : 0;
 }
+
+int nvlb_socket_set_receive_buffer_force(int fd, int bytes) {
+    // SO_RCVBUFFORCE (CAP_NET_ADMIN) goes past net.core.rmem_max; SO_RCVBUF otherwise.
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) == 0) return 0;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) != 0) return -errno;
+    return 0;
+}

@@ -89,7 +89,9 @@ public struct LinkCapture: ~Copyable {
         }
         // Frames sent on the interface are also recognised by their packet type.
         if options.incomingOnly { _ = Syscalls.ignoreOutgoing(descriptor) }
-        _ = Syscalls.setReceiveBuffer(descriptor, bytes: Int32(clamping: options.bufferBytes))
+        // The socket's queue is the only buffer between the kernel and the worker (libpcap
+        // has its ring): as large as asked, past net.core.rmem_max when privileged.
+        _ = nvlb_socket_set_receive_buffer_force(descriptor.rawValue, Int32(clamping: options.bufferBytes))
         if let fanout = options.fanout, let error = Syscalls.joinFanout(descriptor, fanout) {
             throw fail(error, "setsockopt(PACKET_FANOUT, group \(fanout.groupID), \(fanout.mode))")
         }

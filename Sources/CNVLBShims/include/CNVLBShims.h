@@ -151,6 +151,10 @@ long nvlb_packet_receive_vnet(int fd, nvlb_vnet_header *header, void *frame, siz
 /// offload asked). Bytes of the frame sent, or -errno.
 long nvlb_packet_send_vnet(int fd, const void *frame, size_t length);
 
+/// `setsockopt(SOL_SOCKET, SO_RCVBUFFORCE)`, or `SO_RCVBUF` (capped by
+/// `net.core.rmem_max`) without `CAP_NET_ADMIN`. 0 or -errno.
+int nvlb_socket_set_receive_buffer_force(int fd, int bytes);
+
 /// `getsockopt(SOL_PACKET, PACKET_STATISTICS)`: frames queued and frames dropped since the
 /// last call (the kernel resets them on read). 0 or -errno.
 int nvlb_packet_statistics(int fd, uint32_t *packets, uint32_t *drops);
