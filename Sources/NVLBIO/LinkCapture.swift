@@ -226,7 +226,8 @@ public struct LinkCapture: ~Copyable {
         let base = UnsafeRawPointer(state.pointee.pendingBase)
         var segment = state.pointee.nextSegment
         while next < limit, segment < geometry.segmentCount {
-            slots.lengths[next] = ReceiveOffloads.writeSegment(segment, of: geometry, from: base, into: slots.frame(next))
+            slots.lengths[next] = ReceiveOffloads.writeSegment(
+                segment, of: geometry, from: base, into: slots.frame(next))
             segment &+= 1
             next &+= 1
         }

@@ -42,7 +42,8 @@ public final class PacketSocket {
     ) throws(LiveIOError) {
         let index = try Syscalls.interfaceIndex(interface)
         let descriptor =
-            try (finishingOffloads
+            try
+            (finishingOffloads
             ? Syscalls.fromShim(nvlb_packet_socket_open_vnet(index)).map(FileDescriptor.init)
             : Syscalls.openReceivingSocket(interfaceIndex: index))
             .get(interface: interface, operation: "socket(AF_PACKET, SOCK_RAW)")
@@ -170,7 +171,8 @@ public final class PacketSocket {
                 unsupportedSuperframes += 1
                 continue
             }
-            let copy = superframe ?? UnsafeMutableRawPointer.allocate(byteCount: LinkCapture.superframeCapacity, alignment: 64)
+            let copy =
+                superframe ?? UnsafeMutableRawPointer.allocate(byteCount: LinkCapture.superframeCapacity, alignment: 64)
             superframe = copy
             copy.copyMemory(from: base, byteCount: length)
             pending = geometry

@@ -140,7 +140,8 @@ public enum ReceiveOffloads {
         let ip = superframe.networkOffset
         let transport = ip &+ superframe.ipHeaderLength
         let transportLength = superframe.transportHeaderLength &+ payload
-        output.storeBigEndian(UInt16(truncatingIfNeeded: superframe.ipHeaderLength &+ transportLength), toByteOffset: ip &+ 2)
+        output.storeBigEndian(
+            UInt16(truncatingIfNeeded: superframe.ipHeaderLength &+ transportLength), toByteOffset: ip &+ 2)
         let identification = frame.loadBigEndian(fromByteOffset: ip &+ 4, as: UInt16.self)
         output.storeBigEndian(identification &+ UInt16(truncatingIfNeeded: index), toByteOffset: ip &+ 4)
         output.storeBigEndian(UInt16(0), toByteOffset: ip &+ 10)

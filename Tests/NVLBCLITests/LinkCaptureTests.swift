@@ -26,7 +26,8 @@ import Testing
             try LiveIOTests.ip("netns", "exec", namespace, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
             try LiveIOTests.ip("netns", "exec", namespace, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
         }
-        try LiveIOTests.ip("-n", sender, "link", "add", "nvs0", "type", "veth", "peer", "name", "nvr0", "netns", receiver)
+        try LiveIOTests.ip(
+            "-n", sender, "link", "add", "nvs0", "type", "veth", "peer", "name", "nvr0", "netns", receiver)
         try LiveIOTests.ip("-n", sender, "addr", "add", "10.77.0.1/24", "dev", "nvs0")
         try LiveIOTests.ip("-n", receiver, "addr", "add", "10.77.0.2/24", "dev", "nvr0")
         try LiveIOTests.ip("-n", sender, "link", "set", "nvs0", "up")
@@ -102,7 +103,8 @@ import Testing
                     let offset = Int(tcp.sequenceNumber &- first)
                     payloadBytes += tcp.payload.count
                     covered.insert(integersIn: offset..<(offset + tcp.payload.count))
-                    for (k, byte) in tcp.payload.enumerated() where byte != UInt8(truncatingIfNeeded: (offset + k) * 7) {
+                    for (k, byte) in tcp.payload.enumerated() where byte != UInt8(truncatingIfNeeded: (offset + k) * 7)
+                    {
                         contentMismatches += 1
                         break
                     }

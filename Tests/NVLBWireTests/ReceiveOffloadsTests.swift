@@ -32,7 +32,9 @@ import Testing
         var frame = Self.partial(full, checksumOffset: 16, protocolNumber: 6)
         #expect(frame != full)
         #expect(ParsedFrame(frame)?.checksumsValid == false)
-        let done = withPointer(&frame) { ReceiveOffloads.completeChecksum($0, length: full.count, start: 34, offset: 16) }
+        let done = withPointer(&frame) {
+            ReceiveOffloads.completeChecksum($0, length: full.count, start: 34, offset: 16)
+        }
         #expect(done)
         #expect(frame == full)
         #expect(ParsedFrame(frame)?.checksumsValid == true)
@@ -129,7 +131,9 @@ import Testing
         var total = 0
         for index in 0..<geometry.segmentCount {
             let length = superframe.withUnsafeBytes { input in
-                withPointer(&output) { ReceiveOffloads.writeSegment(index, of: geometry, from: input.baseAddress!, into: $0) }
+                withPointer(&output) {
+                    ReceiveOffloads.writeSegment(index, of: geometry, from: input.baseAddress!, into: $0)
+                }
             }
             let first = index * mss
             let chunk = Array(data[first..<min(first + mss, data.count)])
@@ -166,7 +170,9 @@ import Testing
         var output = [UInt8](repeating: 0, count: 1518)
         for index in 0..<3 {
             let length = built.withUnsafeBytes { input in
-                withPointer(&output) { ReceiveOffloads.writeSegment(index, of: geometry, from: input.baseAddress!, into: $0) }
+                withPointer(&output) {
+                    ReceiveOffloads.writeSegment(index, of: geometry, from: input.baseAddress!, into: $0)
+                }
             }
             let parsed = try #require(ParsedFrame(Array(output[0..<length])))
             #expect(parsed.vlan?.vlanID == 42)
@@ -189,7 +195,9 @@ import Testing
         var output = [UInt8](repeating: 0, count: 1514)
         for index in 0..<4 {
             let length = built.withUnsafeBytes { input in
-                withPointer(&output) { ReceiveOffloads.writeSegment(index, of: geometry, from: input.baseAddress!, into: $0) }
+                withPointer(&output) {
+                    ReceiveOffloads.writeSegment(index, of: geometry, from: input.baseAddress!, into: $0)
+                }
             }
             let chunk = Array(data[(index * 1200)..<min(index * 1200 + 1200, 4000)])
             let expected = FrameBuilder.udp(
