@@ -370,25 +370,7 @@ public final class LiveEngine: @unchecked Sendable {
             let clock = nvlb_monotonic_nanoseconds()
             if clock &- lastReport > 500_000_000 {
                 lastReport = clock
-                var failures: UInt64 = 0
-                var kernelDrops: UInt64 = 0
-                var truncated: UInt64 = 0
-                var offloads = LinkCapture.Counters()
-                for link in links {
-                    let c = link.capture.counters
-                    offloads.checksumsCompleted += c.checksumsCompleted
-                    offloads.superframes += c.superframes
-                    offloads.unsupportedSuperframes += c.unsupportedSuperframes
-                    failures += link.transmitter.counters.framesFailed
-                    truncated += UInt64(link.capture.truncatedFrames)
-                    if let s = link.capture.statistics() { kernelDrops += s.droppedByKernel }
-                }
-                io.transmitFailures = failures
-                io.kernelDrops = kernelDrops
-                io.truncated = truncated
-                io.checksumsCompleted = offloads.checksumsCompleted
-                io.superframes = offloads.superframes
-                io.superframeDrops = offloads.unsupportedSuperframes
+                io.collect(from: links)
                 let snapshot = dataplane.counters.snapshot()
                 let figures = io
                 latest.withLock { $0[index] = snapshot }
@@ -403,11 +385,38 @@ public final class LiveEngine: @unchecked Sendable {
             }
         }
         quiescence.offline(worker: index)
+        io.collect(from: links)
         let snapshot = dataplane.counters.snapshot()
         let figures = io
         latest.withLock { $0[index] = snapshot }
         extra.withLock { $0[index] = figures }
         // `dataplane` (whose flow table lives in `memory`) is destroyed before `memory`.
+    }
+}
+
+extension LiveEngine.WorkerIOCounters {
+    /// Refreshes the figures the worker's links keep (send failures, kernel drops, truncated
+    /// frames, offloads finished by the receive path): every half second and at exit.
+    mutating func collect(from links: [LiveEngine.Link]) {
+        var failures: UInt64 = 0
+        var kernelDrops: UInt64 = 0
+        var truncated: UInt64 = 0
+        var offloads = LinkCapture.Counters()
+        for link in links {
+            let c = link.capture.counters
+            offloads.checksumsCompleted += c.checksumsCompleted
+            offloads.superframes += c.superframes
+            offloads.unsupportedSuperframes += c.unsupportedSuperframes
+            failures += link.transmitter.counters.framesFailed
+            truncated += UInt64(link.capture.truncatedFrames)
+            if let s = link.capture.statistics() { kernelDrops += s.droppedByKernel }
+        }
+        self.transmitFailures = failures
+        self.kernelDrops = kernelDrops
+        self.truncated = truncated
+        self.checksumsCompleted = offloads.checksumsCompleted
+        self.superframes = offloads.superframes
+        self.superframeDrops = offloads.unsupportedSuperframes
     }
 }
 
