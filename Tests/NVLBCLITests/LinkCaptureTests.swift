@@ -129,4 +129,36 @@ import Testing
             print("LinkCapture: \(frames) frames, \(counters)")
         }
     }
+
+    /// `SIOCETHTOOL` `ETHTOOL_GGRO`/`ETHTOOL_SGRO` on `interface` in `namespace`, with Python's
+    /// `fcntl.ioctl` (an independent check of ``ReceiveCoalescing``): sets GRO to `value` when
+    /// given, and returns GRO's state afterwards.
+    static func gro(_ namespace: String, _ interface: String, set value: Int? = nil) throws -> Int {
+        let script = """
+            import array, fcntl, socket, struct
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            def call(command, data=0):
+                buffer = array.array("B", struct.pack("II", command, data))
+                fcntl.ioctl(s.fileno(), 0x8946, struct.pack("16sP", b"\(interface)", buffer.buffer_info()[0]))
+                return struct.unpack("II", buffer.tobytes())[1]
+            \(value.map { "call(0x2c, \($0))" } ?? "")
+            print(call(0x2b))
+            """
+        let output = try LiveIOTests.run(["netns", "exec", namespace, python ?? "python3", "-c", script])
+        return Int(output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
+    @Test(.enabled(if: LiveIOTests.namespacesAvailable && python != nil, "needs root, ip netns and python3"))
+    func receiveCoalescingIsTurnedOffOnlyWhenOn() throws {
+        try LiveIOTests.withVethPair { namespace in
+            #expect(try Self.gro(namespace, "nv0a", set: 1) == 1)
+            let first = try NetworkNamespace.run(in: namespace) { try ReceiveCoalescing.disable(on: "nv0a") }
+            #expect(first.groTurnedOff)
+            #expect(try Self.gro(namespace, "nv0a") == 0)
+            let second = try NetworkNamespace.run(in: namespace) { try ReceiveCoalescing.disable(on: "nv0a") }
+            #expect(!second.groTurnedOff && !second.lroTurnedOff)
+            let missing = #expect(throws: LiveIOError.self) { try ReceiveCoalescing.disable(on: "nvlb-nope0") }
+            #expect(missing?.kind == .noSuchDevice)
+        }
+    }
 }
