@@ -161,4 +161,35 @@ import Testing
             #expect(missing?.kind == .noSuchDevice)
         }
     }
+
+    /// A veth takes the 802.1Q tag off every received frame (into the packet's metadata);
+    /// the capture puts it back, so tagged frames arrive byte for byte as sent.
+    @Test(.enabled(if: LiveIOTests.namespacesAvailable, "needs root and network namespaces (ip netns)"))
+    func taggedFramesArriveWithTheirTag() throws {
+        try LiveIOTests.withVethPair { namespace in
+            let frames = (0..<8).map { i in
+                FrameBuilder.tcp(
+                    srcMAC: MACAddress(rawValue: 0x02_00_00_00_00_0A),
+                    dstMAC: MACAddress(rawValue: 0x02_00_00_00_00_0B),
+                    src: IPv4Address(10, 0, 0, 1), dst: IPv4Address(10, 0, 0, 2), sport: 1000, dport: 80,
+                    flags: .ack, seq: UInt32(i) * 1000, payload: [UInt8](repeating: UInt8(i), count: 100 + i),
+                    vlanID: 42 + UInt16(i))
+            }
+            let capture = try NetworkNamespace.run(in: namespace) { try LinkCapture(interface: "nv0b") }
+            var transmitter = try NetworkNamespace.run(in: namespace) { try BatchTransmitter(interface: "nv0a") }
+            LiveIOTests.send(frames, with: &transmitter)
+            let buffers = FrameBuffers(count: 64)
+            var received: [[UInt8]] = []
+            let deadline = Date().addingTimeInterval(5)
+            while received.count < frames.count, Date() < deadline {
+                let n = try capture.receive(into: buffers.slots, maxFrames: 64, timeoutMilliseconds: 50)
+                for i in 0..<n {
+                    received.append(
+                        Array(UnsafeRawBufferPointer(start: buffers.slots.frame(i), count: buffers.slots.lengths[i])))
+                }
+            }
+            #expect(received == frames)
+            #expect(capture.counters.vlanTagsRestored == UInt64(frames.count))
+        }
+    }
 }
