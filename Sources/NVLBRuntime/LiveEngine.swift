@@ -211,8 +211,7 @@ public final class LiveEngine: @unchecked Sendable {
         started.wait()
         let memory = flowMemory.take()!
         var dataplane = DataplaneWorker(
-            flows: FlowTable(
-                memory: memory.baseAddress, capacity: configuration.balancer.flowTableCapacity, zeroed: true))
+            flows: FlowTable(memory: memory.baseAddress, capacity: configuration.balancer.flowTableCapacity, zeroed: true))
         dataplane.resolvesNeighbors = true
         dataplane.probeReplies = probeReplies[index]
         let ownAddress = configuration.underlay.address
