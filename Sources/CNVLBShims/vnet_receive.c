@@ -150,3 +150,53 @@ int nvlb_socket_set_receive_buffer_force(int fd, int bytes) {
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) != 0) return -errno;
     return 0;
 }
+
+enum { NVLB_VNET_BATCH_MAX = 64 };
+
+int nvlb_packet_receive_vnet_batch(int fd, nvlb_vnet_header *headers, void *const *frames, size_t room,
+                                   void *const *overflows, size_t overflow_capacity, unsigned int count,
+                                   long *lengths, int *packet_types, uint32_t *vlans) {
+    if (count > NVLB_VNET_BATCH_MAX) count = NVLB_VNET_BATCH_MAX;
+    if (count == 0) return 0;
+    struct mmsghdr messages[NVLB_VNET_BATCH_MAX];
+    struct iovec parts[NVLB_VNET_BATCH_MAX][3];
+    struct sockaddr_ll addresses[NVLB_VNET_BATCH_MAX];
+    union {
+        struct cmsghdr align;
+        char bytes[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+    } controls[NVLB_VNET_BATCH_MAX];
+    memset(messages, 0, sizeof(struct mmsghdr) * count);
+    for (unsigned int i = 0; i < count; i++) {
+        parts[i][0].iov_base = &headers[i];
+        parts[i][0].iov_len = sizeof(nvlb_vnet_header);
+        parts[i][1].iov_base = frames[i];
+        parts[i][1].iov_len = room;
+        parts[i][2].iov_base = overflows[i];
+        parts[i][2].iov_len = overflow_capacity;
+        messages[i].msg_hdr.msg_name = &addresses[i];
+        messages[i].msg_hdr.msg_namelen = sizeof(addresses[i]);
+        messages[i].msg_hdr.msg_iov = parts[i];
+        messages[i].msg_hdr.msg_iovlen = 3;
+        messages[i].msg_hdr.msg_control = controls[i].bytes;
+        messages[i].msg_hdr.msg_controllen = sizeof(controls[i].bytes);
+    }
+    int received = recvmmsg(fd, messages, count, MSG_DONTWAIT | MSG_TRUNC, NULL);
+    if (received < 0) return -errno;
+    for (int i = 0; i < received; i++) {
+        struct msghdr *message = &messages[i].msg_hdr;
+        size_t length = messages[i].msg_len;
+        lengths[i] = length >= sizeof(nvlb_vnet_header) ? (long)(length - sizeof(nvlb_vnet_header)) : 0;
+        packet_types[i] = addresses[i].sll_pkttype;
+        vlans[i] = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(message); c; c = CMSG_NXTHDR(message, c)) {
+            if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
+            struct tpacket_auxdata aux;
+            memcpy(&aux, CMSG_DATA(c), sizeof(aux));
+            if (aux.tp_status & TP_STATUS_VLAN_VALID) {
+                uint16_t tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid : ETH_P_8021Q;
+                vlans[i] = ((uint32_t)tpid << 16) | aux.tp_vlan_tci;
+            }
+        }
+    }
+    return received;
+}

@@ -22,8 +22,8 @@ import NVLBWire
 ///
 /// Same interface as ``LiveCapture`` (which libpcap backs, and which cannot see the
 /// offload status): promiscuous, incoming frames only, non-blocking, optional fanout;
-/// ``read(into:startingAt:maxFrames:)`` fills ``FrameSlots`` with one `recvmsg` per
-/// received frame, no allocation. Frames from a sender without offloads cost nothing more
+/// ``read(into:startingAt:maxFrames:)`` fills ``FrameSlots`` with one `recvmmsg` per
+/// batch of up to 64 frames, no allocation. Frames from a sender without offloads cost nothing more
 /// than the 10-byte header. A BPF filter (``LiveCapture/Options/filter``) is not supported.
 ///
 /// Non-copyable owner of its socket and buffers; not thread-safe (one worker thread).
@@ -100,12 +100,12 @@ public struct LinkCapture: ~Copyable {
         warnings = []
         snapshotLength = max(options.snapshotLength, 64)
         state = .allocate(capacity: 1)
-        state.initialize(to: LinkCaptureState(capacity: Self.superframeCapacity, incomingOnly: options.incomingOnly))
+        state.initialize(to: LinkCaptureState(incomingOnly: options.incomingOnly))
     }
 
     deinit {
         Syscalls.close(socketDescriptor)
-        state.pointee.buffer.deallocate()
+        state.pointee.release()
         state.deinitialize(count: 1)
         state.deallocate()
     }
@@ -116,7 +116,7 @@ public struct LinkCapture: ~Copyable {
     ///
     /// - Throws: ``LiveIOError`` when `poll` fails.
     public func wait(timeoutMilliseconds: Int32) throws(LiveIOError) -> Bool {
-        if state.pointee.pending != nil { return true }
+        if state.pointee.queueCount > 0 { return true }
         return try Syscalls.poll(socketDescriptor, events: Int16(POLLIN), timeoutMilliseconds: timeoutMilliseconds)
             .get(interface: interface, operation: "poll")
     }
@@ -125,28 +125,31 @@ public struct LinkCapture: ~Copyable {
     /// and returns how many (0 when none was waiting: never blocks). Every frame written has
     /// complete checksums and, when it came from a super-frame, the sender's segment size.
     ///
+    /// Cost: one `recvmmsg` per batch of up to 64 frames, no allocation. A super-frame's
+    /// segments and the frames received after it in its batch are handed out in order, in
+    /// this call or the next ones, before anything newer is received.
+    ///
     /// - Throws: ``LiveIOError`` when the kernel reports an error (the interface went away).
     public func read(into slots: FrameSlots, startingAt start: Int = 0, maxFrames: Int) throws(LiveIOError) -> Int {
         let limit = min(slots.count, start &+ maxFrames)
-        var next = start
         let s = state
-        let capacity = min(slots.frameCapacity, snapshotLength)
-        // Segments left over from the last call first: they arrived before anything queued.
-        next = emitSegments(into: slots, at: next, limit: limit)
-        var header = nvlb_vnet_header()
-        var packetType: Int32 = 0
-        var vlan: UInt32 = 0
-        while next < limit {
-            let frame = slots.frame(next)
-            // Room for a VLAN tag to be put back: the frame is received 4 bytes short of
-            // the slot. The overflow lands in the super-frame buffer right after the part
-            // the slot holds, so a super-frame is whole there once that part is copied.
-            let room = capacity &- 4
-            let result = nvlb_packet_receive_vnet(
-                socketDescriptor.rawValue, &header, frame, room, s.pointee.buffer + room,
-                Self.superframeCapacity &- 4 &- room, &packetType, &vlan)
+        var next = drain(into: slots, at: start, limit: limit)
+        // Room for a VLAN tag to be put back: frames are received 4 bytes short of the slot.
+        // A longer frame continues in its batch position's region, after `room` bytes, so
+        // that copying the slot's part in front makes a super-frame whole there.
+        let room = min(slots.frameCapacity, snapshotLength) &- 4
+        let overflowCapacity = Self.superframeCapacity &- 4 &- room
+        while next < limit, s.pointee.queueCount == 0 {
+            let want = min(limit &- next, LinkCaptureState.batch)
+            for i in 0..<want {
+                s.pointee.frames[i] = slots.frame(next &+ i)
+                s.pointee.overflows[i] = s.pointee.region(i) + room
+            }
+            let result = nvlb_packet_receive_vnet_batch(
+                socketDescriptor.rawValue, s.pointee.headers, s.pointee.frames, room, s.pointee.overflows,
+                overflowCapacity, UInt32(want), s.pointee.lengths, s.pointee.types, s.pointee.vlans)
             if result < 0 {
-                let error = Errno(Int32(truncatingIfNeeded: -result))
+                let error = Errno(-result)
                 if error == .wouldBlock { break }
                 if error == .interrupted { continue }
                 // The kernel refuses to describe a super-frame of a kind virtio_net_hdr has
@@ -155,87 +158,137 @@ public struct LinkCapture: ~Copyable {
                     s.pointee.counters.unsupportedSuperframes &+= 1
                     continue
                 }
-                throw LiveIOError(error, interface: interface, operation: "recvmsg")
+                throw LiveIOError(error, interface: interface, operation: "recvmmsg")
             }
-            if s.pointee.incomingOnly, packetType == Int32(NVLB_PACKET_OUTGOING) { continue }
-            var length = result
-            let gsoType = Int32(header.gso_type & ~UInt8(NVLB_VNET_GSO_ECN))
-            if gsoType != Int32(NVLB_VNET_GSO_NONE) {
-                guard length <= Self.superframeCapacity &- 4 else {
-                    s.pointee.counters.truncated &+= 1
+            let n = Int(result)
+            if n == 0 { break }
+            var out = next
+            var i = 0
+            while i < n {
+                if s.pointee.incomingOnly, s.pointee.types[i] == Int32(NVLB_PACKET_OUTGOING) {
+                    i &+= 1
                     continue
                 }
-                let base = s.pointee.buffer
-                base.copyMemory(from: frame, byteCount: min(length, room))
-                if vlan != 0 {
-                    Self.insertTag(vlan, at: base, frameLength: length)
-                    length &+= 4
-                    s.pointee.counters.vlanTagsRestored &+= 1
-                }
-                let l3 = Self.networkOffset(base, length: length)
-                let geometry: ReceiveOffloads.Superframe? =
-                    switch gsoType {
-                    case Int32(NVLB_VNET_GSO_TCPV4):
-                        ReceiveOffloads.tcp(base, length: length, networkOffset: l3, segmentSize: Int(header.gso_size))
-                    case Int32(NVLB_VNET_GSO_UDP_L4):
-                        ReceiveOffloads.udp(base, length: length, networkOffset: l3, segmentSize: Int(header.gso_size))
-                    default: nil
+                if s.pointee.headers[i].gso_type & ~UInt8(NVLB_VNET_GSO_ECN) != UInt8(NVLB_VNET_GSO_NONE) {
+                    // This super-frame and the rest of the batch wait in their regions, in order.
+                    for k in i..<n {
+                        deferFrame(k, from: slots.frame(next &+ k), room: room, capacity: slots.frameCapacity)
                     }
-                guard let geometry, geometry.maximumSegmentLength <= slots.frameCapacity else {
-                    s.pointee.counters.unsupportedSuperframes &+= 1
-                    continue
+                    break
                 }
-                s.pointee.counters.superframes &+= 1
-                s.pointee.pending = geometry
-                s.pointee.pendingBase = base
-                s.pointee.nextSegment = 0
-                next = emitSegments(into: slots, at: next, limit: limit)
-                continue
-            }
-            if length > room {
-                s.pointee.counters.truncated &+= 1
-                length = room
-            }
-            var checksumStart = Int(header.csum_start)
-            if vlan != 0 {
-                Self.insertTag(vlan, at: frame, frameLength: length)
-                length &+= 4
-                checksumStart &+= 4
-                s.pointee.counters.vlanTagsRestored &+= 1
-            }
-            if header.flags & UInt8(NVLB_VNET_NEEDS_CSUM) != 0 {
-                let end = Self.packetEnd(frame, length: length)
-                if ReceiveOffloads.completeChecksum(
-                    frame, length: end, start: checksumStart, offset: Int(header.csum_offset))
-                {
-                    s.pointee.counters.checksumsCompleted &+= 1
+                let frame = slots.frame(next &+ i)
+                var length = Int(s.pointee.lengths[i])
+                if length > room {
+                    s.pointee.counters.truncated &+= 1
+                    length = room
                 }
+                length = finish(frame, length: length, header: s.pointee.headers[i], vlan: s.pointee.vlans[i])
+                if out != next &+ i { slots.frame(out).copyMemory(from: frame, byteCount: length) }
+                slots.lengths[out] = length
+                out &+= 1
+                i &+= 1
             }
-            slots.lengths[next] = length
-            next &+= 1
+            next = drain(into: slots, at: out, limit: limit)
         }
         return next &- start
     }
 
-    /// Writes segments of the pending super-frame into slots `next ..< limit`; returns the
-    /// next free slot.
+    /// Puts back the VLAN tag and completes a partial checksum of the `length`-byte frame
+    /// at `frame` (with 4 bytes of room after it); returns its length.
     @inline(__always)
-    private func emitSegments(into slots: FrameSlots, at start: Int, limit: Int) -> Int {
-        guard let geometry = state.pointee.pending else { return start }
-        var next = start
-        let base = UnsafeRawPointer(state.pointee.pendingBase)
-        var segment = state.pointee.nextSegment
-        while next < limit, segment < geometry.segmentCount {
-            slots.lengths[next] = ReceiveOffloads.writeSegment(
-                segment, of: geometry, from: base, into: slots.frame(next))
-            segment &+= 1
-            next &+= 1
+    private func finish(_ frame: UnsafeMutableRawPointer, length: Int, header: nvlb_vnet_header, vlan: UInt32) -> Int {
+        var length = length
+        var checksumStart = Int(header.csum_start)
+        if vlan != 0 {
+            Self.insertTag(vlan, at: frame, frameLength: length)
+            length &+= 4
+            checksumStart &+= 4
+            state.pointee.counters.vlanTagsRestored &+= 1
         }
-        state.pointee.counters.segments &+= UInt64(next &- start)
-        if segment == geometry.segmentCount {
-            state.pointee.pending = nil
-        } else {
-            state.pointee.nextSegment = segment
+        if header.flags & UInt8(NVLB_VNET_NEEDS_CSUM) != 0,
+            ReceiveOffloads.completeChecksum(
+                frame, length: Self.packetEnd(frame, length: length), start: checksumStart,
+                offset: Int(header.csum_offset))
+        {
+            state.pointee.counters.checksumsCompleted &+= 1
+        }
+        return length
+    }
+
+    /// Moves batch position `k`'s frame (its first `room` bytes in the slot at `frame`) to
+    /// its region and queues it: a super-frame's geometry, or a finished plain frame.
+    private func deferFrame(_ k: Int, from frame: UnsafeMutableRawPointer, room: Int, capacity: Int) {
+        let s = state
+        if s.pointee.incomingOnly, s.pointee.types[k] == Int32(NVLB_PACKET_OUTGOING) { return }
+        let base = s.pointee.region(k)
+        var length = Int(s.pointee.lengths[k])
+        let header = s.pointee.headers[k]
+        let gsoType = Int32(header.gso_type & ~UInt8(NVLB_VNET_GSO_ECN))
+        if gsoType == Int32(NVLB_VNET_GSO_NONE) {
+            if length > room {
+                s.pointee.counters.truncated &+= 1
+                length = room
+            }
+            base.copyMemory(from: frame, byteCount: length)
+            length = finish(base, length: length, header: header, vlan: s.pointee.vlans[k])
+            s.pointee.enqueue(LinkCaptureState.Deferred(region: k, superframe: nil, length: length))
+            return
+        }
+        guard length <= Self.superframeCapacity &- 4 else {
+            s.pointee.counters.truncated &+= 1
+            return
+        }
+        base.copyMemory(from: frame, byteCount: min(length, room))
+        if s.pointee.vlans[k] != 0 {
+            Self.insertTag(s.pointee.vlans[k], at: base, frameLength: length)
+            length &+= 4
+            s.pointee.counters.vlanTagsRestored &+= 1
+        }
+        let l3 = Self.networkOffset(base, length: length)
+        let geometry: ReceiveOffloads.Superframe? =
+            switch gsoType {
+            case Int32(NVLB_VNET_GSO_TCPV4):
+                ReceiveOffloads.tcp(base, length: length, networkOffset: l3, segmentSize: Int(header.gso_size))
+            case Int32(NVLB_VNET_GSO_UDP_L4):
+                ReceiveOffloads.udp(base, length: length, networkOffset: l3, segmentSize: Int(header.gso_size))
+            default: nil
+            }
+        guard let geometry, geometry.maximumSegmentLength <= capacity else {
+            s.pointee.counters.unsupportedSuperframes &+= 1
+            return
+        }
+        s.pointee.counters.superframes &+= 1
+        s.pointee.enqueue(LinkCaptureState.Deferred(region: k, superframe: geometry, length: length))
+    }
+
+    /// Hands out queued frames and segments into slots `start ..< limit`; returns the next
+    /// free slot.
+    @inline(__always)
+    private func drain(into slots: FrameSlots, at start: Int, limit: Int) -> Int {
+        let s = state
+        var next = start
+        while next < limit, s.pointee.queueCount > 0 {
+            let entry = s.pointee.queue[s.pointee.queueHead]
+            let base = UnsafeRawPointer(s.pointee.region(entry.region))
+            if let geometry = entry.superframe {
+                var segment = s.pointee.nextSegment
+                while next < limit, segment < geometry.segmentCount {
+                    slots.lengths[next] = ReceiveOffloads.writeSegment(
+                        segment, of: geometry, from: base, into: slots.frame(next))
+                    segment &+= 1
+                    next &+= 1
+                    s.pointee.counters.segments &+= 1
+                }
+                s.pointee.nextSegment = segment
+                guard segment == geometry.segmentCount else { break }
+                s.pointee.nextSegment = 0
+            } else {
+                slots.frame(next).copyMemory(from: base, byteCount: entry.length)
+                slots.lengths[next] = entry.length
+                next &+= 1
+            }
+            s.pointee.queueHead &+= 1
+            s.pointee.queueCount &-= 1
         }
         return next
     }
@@ -301,23 +354,80 @@ public struct LinkCapture: ~Copyable {
 }
 
 /// Receive state of a ``LinkCapture``, on the heap so its address is stable while the
-/// capture moves.
+/// capture moves: the batch's arrays for `recvmmsg`, one region per batch position for a
+/// super-frame (or a frame waiting behind one), and the queue of waiting frames.
 struct LinkCaptureState {
-    /// The super-frame buffer: `superframeCapacity` bytes.
-    let buffer: UnsafeMutableRawPointer
+    /// Frames per `recvmmsg` (the C side's limit).
+    static let batch = 64
+    /// Bytes from one region to the next: a whole super-frame and a tag.
+    static let regionStride = (LinkCapture.superframeCapacity + 63) & ~63
+
+    /// A frame waiting in region `region`: a super-frame to segment, or a finished frame.
+    struct Deferred {
+        var region: Int
+        var superframe: ReceiveOffloads.Superframe?
+        var length: Int
+    }
+
+    let regions: UnsafeMutableRawPointer
+    let headers: UnsafeMutablePointer<nvlb_vnet_header>
+    let frames: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    let overflows: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    let lengths: UnsafeMutablePointer<Int>
+    let types: UnsafeMutablePointer<Int32>
+    let vlans: UnsafeMutablePointer<UInt32>
+    let queue: UnsafeMutablePointer<Deferred>
     let incomingOnly: Bool
-    /// The super-frame being segmented, if any, and where it starts in `buffer`.
-    var pending: ReceiveOffloads.Superframe? = nil
-    var pendingBase: UnsafeMutableRawPointer
+    var queueHead = 0
+    var queueCount = 0
+    /// Segments of the queue's first super-frame already handed out.
     var nextSegment = 0
     var counters = LinkCapture.Counters()
     /// `PACKET_STATISTICS` accumulated (the kernel resets them on every read).
     var received: UInt64 = 0
     var dropped: UInt64 = 0
 
-    init(capacity: Int, incomingOnly: Bool) {
-        buffer = .allocate(byteCount: capacity, alignment: 64)
-        pendingBase = buffer
+    init(incomingOnly: Bool) {
+        // Address space only: pages are touched by super-frames, not at start.
+        regions = .allocate(byteCount: Self.batch * Self.regionStride, alignment: 64)
+        headers = .allocate(capacity: Self.batch)
+        headers.initialize(repeating: nvlb_vnet_header(), count: Self.batch)
+        frames = .allocate(capacity: Self.batch)
+        frames.initialize(repeating: nil, count: Self.batch)
+        overflows = .allocate(capacity: Self.batch)
+        overflows.initialize(repeating: nil, count: Self.batch)
+        lengths = .allocate(capacity: Self.batch)
+        lengths.initialize(repeating: 0, count: Self.batch)
+        types = .allocate(capacity: Self.batch)
+        types.initialize(repeating: 0, count: Self.batch)
+        vlans = .allocate(capacity: Self.batch)
+        vlans.initialize(repeating: 0, count: Self.batch)
+        queue = .allocate(capacity: Self.batch)
         self.incomingOnly = incomingOnly
+    }
+
+    /// Frees the buffers (the capture's `deinit`).
+    func release() {
+        regions.deallocate()
+        headers.deallocate()
+        frames.deallocate()
+        overflows.deallocate()
+        lengths.deallocate()
+        types.deallocate()
+        vlans.deallocate()
+        queue.deallocate()
+    }
+
+    /// Region `index`'s first byte.
+    @inline(__always)
+    func region(_ index: Int) -> UnsafeMutableRawPointer { regions + index &* Self.regionStride }
+
+    /// Queues a waiting frame (the queue is empty whenever a batch is received, and a batch
+    /// queues at most `batch` entries).
+    @inline(__always)
+    mutating func enqueue(_ entry: Deferred) {
+        if queueCount == 0 { queueHead = 0 }
+        (queue + (queueHead &+ queueCount)).initialize(to: entry)
+        queueCount &+= 1
     }
 }

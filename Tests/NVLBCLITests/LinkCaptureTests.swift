@@ -46,8 +46,12 @@ import Testing
         return process
     }
 
-    @Test(.enabled(if: LiveIOTests.namespacesAvailable && python != nil, "needs root, ip netns and python3"))
-    func kernelTCPSenderAtDefaultOffloadsYieldsCompleteMTUSizedFrames() throws {
+    /// Read 64 frames at a time, and 7 at a time (a super-frame's segments, and the frames
+    /// received behind it, then span several reads).
+    @Test(
+        .enabled(if: LiveIOTests.namespacesAvailable && python != nil, "needs root, ip netns and python3"),
+        arguments: [64, 7])
+    func kernelTCPSenderAtDefaultOffloadsYieldsCompleteMTUSizedFrames(batch: Int) throws {
         try Self.withTwoNamespaces { sender, receiver in
             let capture = try NetworkNamespace.run(in: receiver) { try LinkCapture(interface: "nvr0") }
             // The listener reads everything and closes; the sender writes 1 MiB in one go.
@@ -87,7 +91,7 @@ import Testing
             var contentMismatches = 0
             let deadline = Date().addingTimeInterval(20)
             while !finSeen, Date() < deadline {
-                let n = try capture.receive(into: buffers.slots, maxFrames: 64, timeoutMilliseconds: 50)
+                let n = try capture.receive(into: buffers.slots, maxFrames: batch, timeoutMilliseconds: 50)
                 for i in 0..<n {
                     let bytes = Array(
                         UnsafeRawBufferPointer(start: buffers.slots.frame(i), count: buffers.slots.lengths[i]))

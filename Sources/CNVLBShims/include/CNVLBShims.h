@@ -147,6 +147,13 @@ int nvlb_packet_socket_open_vnet(int ifindex);
 long nvlb_packet_receive_vnet(int fd, nvlb_vnet_header *header, void *frame, size_t capacity, void *overflow,
                               size_t overflow_capacity, int *packet_type, uint32_t *vlan);
 
+/// ``nvlb_packet_receive_vnet`` for up to 64 frames with one `recvmmsg`: frame `i` into
+/// `headers[i]`, `frames[i]` (`room` bytes) and `overflows[i]` (`overflow_capacity` bytes);
+/// its length in `lengths[i]`, packet type and VLAN tag likewise. Frames received, or -errno.
+int nvlb_packet_receive_vnet_batch(int fd, nvlb_vnet_header *headers, void *const *frames, size_t room,
+                                   void *const *overflows, size_t overflow_capacity, unsigned int count,
+                                   long *lengths, int *packet_types, uint32_t *vlans);
+
 /// Sends one whole frame on a `PACKET_VNET_HDR` socket, behind an all-zero header (no
 /// offload asked). Bytes of the frame sent, or -errno.
 long nvlb_packet_send_vnet(int fd, const void *frame, size_t length);
