@@ -78,7 +78,6 @@ start_in_ns() {
     echo $! >"$RUN_DIR/$log.pid"
 }
 # Receivers of user-space NVGRE (nvlb, the hosts) get whole frames with complete checksums.
-disable_offloads() { in_ns "$1" "$BIN/nvlb-hvhost" disable-offloads "${@:2}"; }
 
 NAMESPACES=(pa router lb1 lb2 client hv1 hv2 blue-vm1 blue-vm2)
 for name in "${NAMESPACES[@]}"; do make_ns "$name"; done
@@ -98,13 +97,10 @@ in_ns router ip addr add 192.168.6.1/24 dev pa0
 ip -n "$(ns router)" link add ext0 type veth peer name eth0 netns "$(ns client)"
 ip -n "$(ns router)" link set ext0 address 02:00:00:00:71:01 up
 in_ns router ip addr add 203.0.113.1/24 dev ext0
-# The router forwards the client's frames to nvlb: it completes their checksums (the client,
-# a sender, keeps its offloads).
-disable_offloads router pa0
 in_ns router sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=1 \
     net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.pa0.send_redirects=0 \
     net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.pa0.rp_filter=0
-ip -n "$(ns client)" link set eth0 address 02:00:00:00:00:fe mtu 1458 up
+ip -n "$(ns client)" link set eth0 address 02:00:00:00:00:fe up
 in_ns client ip addr add 203.0.113.10/24 dev eth0
 in_ns client ip route add default via 203.0.113.1
 
@@ -113,7 +109,6 @@ instance() {  # NAME INDEX
     local name=$1 i=$2
     uplink "$name" "02:00:00:00:06:2$i"
     in_ns "$name" ip addr add "192.168.6.2$i/24" dev pa0
-    disable_offloads "$name" pa0
     sed -e "s/@MAC@/02:4c:42:00:06:1$i/" -e "s/@EXTMAC@/02:4c:42:00:00:1$i/" \
         -e "s/@LOCAL@/192.168.6.2$i/" -e "s/@NEXTHOP@/192.168.6.1$i/" \
         "$LAB_DIR/scaleout.yaml.in" >"$RUN_DIR/$name.yaml"
@@ -128,14 +123,10 @@ vm() {  # HOST VM MAC CA
     ip -n "$(ns "$name")" link set eth0 address "$mac" mtu 1458 up
     ip -n "$(ns "$name")" addr add "$ca/24" dev eth0
     ip -n "$(ns "$name")" route add default via 10.1.6.1
-    disable_offloads "$host" "$name"
-    # As in lab/up.sh: nvlb-hvhost takes the VMs' frames with complete checksums.
-    disable_offloads "$name" eth0
     start_in_ns "$name" "$name" "$PYTHON" "$LAB_DIR/vm-httpd.py" --name "$name" --bind "$ca" --port 80
 }
 host() {  # HOST MAC PA VSID:CA:INTERFACE
     uplink "$1" "$2"
-    disable_offloads "$1" pa0
     start_in_ns "$1" "$1" "$BIN/nvlb-hvhost" run --config "$RUN_DIR/lb1.yaml" --pa "$3" --underlay pa0 \
         --vm "$4" --gateway-mac 02:00:00:00:06:01 --stats "$RUN_DIR/$1.json"
 }

@@ -8,6 +8,8 @@
                      -> the same, paced at about R bytes a second (a slow download that
                         stays open while a test changes the network under it); logs one
                         line "blob: N bytes at R B/s to PEER:PORT" on stderr when it starts
+  POST /sha256       -> the SHA-256 of the request body, in hex, and a newline (uploads;
+                        Content-Length required, at most 16 MiB)
   anything else      -> 404
 
 Every answer carries "X-VM: <name>" and "X-Peer: <client address>:<port>" so a client can
@@ -16,6 +18,7 @@ Runs until SIGTERM/SIGINT. A lab VM stops serving the way an operator's VM fails
 server is stopped (SIGTERM; the kernel then answers SYNs with RST) and started again.
 """
 import argparse
+import hashlib
 import signal
 import socketserver
 import sys
@@ -55,6 +58,27 @@ def make_handler(name):
                 self.answer(200, None, length=size, rate=rate)
             else:
                 self.answer(404, b"not found\n")
+
+        def do_POST(self):
+            if urlparse(self.path).path != "/sha256":
+                self.answer(404, b"not found\n")
+                return
+            try:
+                length = int(self.headers.get("Content-Length", "-1"))
+            except ValueError:
+                length = -1
+            if not 0 <= length <= 16 << 20:
+                self.answer(400, b"bad length\n")
+                return
+            digest = hashlib.sha256()
+            remaining = length
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 1 << 16))
+                if not chunk:
+                    return  # the client went away
+                digest.update(chunk)
+                remaining -= len(chunk)
+            self.answer(200, (digest.hexdigest() + "\n").encode())
 
         def answer(self, status, body, length=None, rate=0):
             length = len(body) if body is not None else length

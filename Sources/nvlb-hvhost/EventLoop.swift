@@ -78,6 +78,13 @@ struct EventLoop: ~Copyable {
             }
             flush()
         }
+        // The rest of a super-frame the port cut in segments: it will not poll readable.
+        while socket.hasPendingSegments {
+            if case .frame(let count) = try socket.receive(into: buffer) {
+                hostSwitch.receive(Array(buffer[0..<count]), from: port, now: now)
+            }
+            flush()
+        }
     }
 
     private mutating func flush() {

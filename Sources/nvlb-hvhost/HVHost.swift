@@ -113,7 +113,10 @@ extension HVHost {
                     HVHost.printError("nvlb-hvhost: \(error)")
                     throw ExitCode(2)
                 }
-                let vmSockets = try policy.vms.map { try PacketSocket(interface: $0.interface) }
+                // VMs keep their offloads, as on Hyper-V: the port finishes them.
+                let vmSockets = try policy.vms.map {
+                    try PacketSocket(interface: $0.interface, finishingOffloads: true)
+                }
                 var hostSwitch = HostSwitch(policy: policy)
                 if verbose { hostSwitch.log = { HVHost.printError("nvlb-hvhost \(policy.pa): \($0)") } }
                 EventLoop.installSignalHandlers()

@@ -110,4 +110,65 @@ int nvlb_msg_dontwait(void);
 /// `setns(fd, CLONE_NEWNET)` for the calling thread only. 0 or -errno.
 int nvlb_enter_network_namespace(int fd);
 
+// MARK: Offload-aware receive (vnet_receive.c): PACKET_VNET_HDR, PACKET_STATISTICS, ethtool.
+
+/// Layout of `struct virtio_net_hdr` (linux/virtio_net.h) in host byte order: what a
+/// `PACKET_VNET_HDR` socket puts in front of each frame about its pending offloads.
+typedef struct nvlb_vnet_header {
+    uint8_t flags;
+    uint8_t gso_type;
+    uint16_t hdr_len;
+    uint16_t gso_size;
+    uint16_t csum_start;
+    uint16_t csum_offset;
+} nvlb_vnet_header;
+
+/// `VIRTIO_NET_HDR_*` flags and GSO types. UDP_L4 is UDP segmentation offload (USO).
+enum {
+    NVLB_VNET_NEEDS_CSUM = 1,
+    NVLB_VNET_GSO_NONE = 0,
+    NVLB_VNET_GSO_TCPV4 = 1,
+    NVLB_VNET_GSO_UDP = 3,
+    NVLB_VNET_GSO_TCPV6 = 4,
+    NVLB_VNET_GSO_UDP_L4 = 5,
+    NVLB_VNET_GSO_ECN = 0x80,
+};
+
+/// An `AF_PACKET`/`SOCK_RAW` socket with `PACKET_VNET_HDR` and `PACKET_AUXDATA` bound to
+/// `ifindex` for every EtherType: each frame received comes with its `virtio_net_hdr` and
+/// the VLAN tag the interface took off. The descriptor or -errno.
+int nvlb_packet_socket_open_vnet(int ifindex);
+
+/// `recvmsg(MSG_DONTWAIT | MSG_TRUNC)` of one frame of a `PACKET_VNET_HDR` socket: the
+/// header into `*header`, the frame's first `capacity` bytes into `frame`, the next
+/// `overflow_capacity` bytes into `overflow` (may be NULL). Returns the frame's length on
+/// the wire (more than both capacities when truncated) or -errno; stores `sll_pkttype`, and
+/// in `*vlan` the tag the interface removed from the frame (TPID << 16 | TCI) or 0.
+long nvlb_packet_receive_vnet(int fd, nvlb_vnet_header *header, void *frame, size_t capacity, void *overflow,
+                              size_t overflow_capacity, int *packet_type, uint32_t *vlan);
+
+/// ``nvlb_packet_receive_vnet`` for up to 64 frames with one `recvmmsg`: frame `i` into
+/// `headers[i]`, `frames[i]` (`room` bytes) and `overflows[i]` (`overflow_capacity` bytes);
+/// its length in `lengths[i]`, packet type and VLAN tag likewise. Frames received, or -errno.
+int nvlb_packet_receive_vnet_batch(int fd, nvlb_vnet_header *headers, void *const *frames, size_t room,
+                                   void *const *overflows, size_t overflow_capacity, unsigned int count,
+                                   long *lengths, int *packet_types, uint32_t *vlans);
+
+/// Sends one whole frame on a `PACKET_VNET_HDR` socket, behind an all-zero header (no
+/// offload asked). Bytes of the frame sent, or -errno.
+long nvlb_packet_send_vnet(int fd, const void *frame, size_t length);
+
+/// `setsockopt(SOL_SOCKET, SO_RCVBUFFORCE)`, or `SO_RCVBUF` (capped by
+/// `net.core.rmem_max`) without `CAP_NET_ADMIN`. 0 or -errno.
+int nvlb_socket_set_receive_buffer_force(int fd, int bytes);
+
+/// `getsockopt(SOL_PACKET, PACKET_STATISTICS)`: frames queued and frames dropped since the
+/// last call (the kernel resets them on read). 0 or -errno.
+int nvlb_packet_statistics(int fd, uint32_t *packets, uint32_t *drops);
+
+/// Turns generic receive offload and large receive offload off on interface `name`
+/// (`SIOCETHTOOL` `ETHTOOL_SGRO`, `ETHTOOL_SFLAGS` without `ETH_FLAG_LRO`), each only when
+/// it was on; sets `*gro_changed` / `*lro_changed` to 1 for what it turned off. 0 or -errno.
+int nvlb_disable_receive_coalescing(const char *name, int *gro_changed, int *lro_changed);
+
 #endif

@@ -49,6 +49,11 @@ public final class LiveEngine: @unchecked Sendable {
         public var handoffOverflows: UInt64 = 0
         public var truncated: UInt64 = 0
         public var kernelDrops: UInt64 = 0
+        /// Partial checksums the receive path completed, super-frames it segmented, and
+        /// super-frames of a kind it does not segment, dropped (docs/operations.md "Offloads").
+        public var checksumsCompleted: UInt64 = 0
+        public var superframes: UInt64 = 0
+        public var superframeDrops: UInt64 = 0
     }
 
     /// Plans placement and checks that the interfaces can be captured (a clear error
@@ -77,9 +82,18 @@ public final class LiveEngine: @unchecked Sendable {
         extra = Mutex([WorkerIOCounters](repeating: WorkerIOCounters(), count: n))
         for interface in Set([underlay, configuration.external?.interface].compactMap { $0 }) {
             do {
-                _ = try LiveCapture(interface: interface, options: .init())
+                _ = try LinkCapture(interface: interface, options: .init())
             } catch {
                 throw LiveEngineError("cannot capture on \(interface): \(error)")
+            }
+            // A coalesced frame is a super-frame to cut again (docs/operations.md "Offloads").
+            do {
+                let outcome = try ReceiveCoalescing.disable(on: interface)
+                let changed = [outcome.groTurnedOff ? "GRO" : nil, outcome.lroTurnedOff ? "LRO" : nil].compactMap { $0 }
+                let what = changed.isEmpty ? "already off" : "turned \(changed.joined(separator: ", ")) off"
+                logger.info("\(interface): receive coalescing (GRO, LRO) \(what)")
+            } catch {
+                logger.warning("\(interface): cannot turn receive coalescing off: \(error)")
             }
         }
     }
@@ -148,6 +162,9 @@ public final class LiveEngine: @unchecked Sendable {
                 sum.handoffOverflows += w.handoffOverflows
                 sum.truncated += w.truncated
                 sum.kernelDrops += w.kernelDrops
+                sum.checksumsCompleted += w.checksumsCompleted
+                sum.superframes += w.superframes
+                sum.superframeDrops += w.superframeDrops
             }
         }
         return (dataplane, io)

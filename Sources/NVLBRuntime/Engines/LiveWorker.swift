@@ -28,18 +28,18 @@ extension LiveEngine {
         var flowMemory: NUMABuffer? = nil
         do {
             let underlayName = configuration.underlay.interface!
-            var options = LiveCapture.Options(fanout: PacketFanout(groupID: fanoutGroup, mode: .hash))
+            var options = LinkCapture.Options(fanout: PacketFanout(groupID: fanoutGroup, mode: .hash))
             options.snapshotLength = Self.frameCapacity
             links.append(
                 Link(
-                    port: .underlay, capture: try LiveCapture(interface: underlayName, options: options),
+                    port: .underlay, capture: try LinkCapture(interface: underlayName, options: options),
                     transmitter: try BatchTransmitter(interface: underlayName, capacity: 2 * batch)))
             if let external = configuration.external?.interface, external != underlayName {
                 var externalOptions = options
                 externalOptions.fanout = PacketFanout(groupID: fanoutGroup ^ 0x8000, mode: .hash)
                 links.append(
                     Link(
-                        port: .external, capture: try LiveCapture(interface: external, options: externalOptions),
+                        port: .external, capture: try LinkCapture(interface: external, options: externalOptions),
                         transmitter: try BatchTransmitter(interface: external, capacity: 2 * batch)))
             }
             flowMemory = try NUMABuffer(
@@ -97,9 +97,9 @@ extension LiveEngine {
     /// One interface as a worker sees it: its capture and its transmitter.
     final class Link {
         let port: NVLBDataplane.Port
-        let capture: LiveCapture
+        let capture: LinkCapture
         var transmitter: BatchTransmitter
-        init(port: NVLBDataplane.Port, capture: consuming LiveCapture, transmitter: consuming BatchTransmitter) {
+        init(port: NVLBDataplane.Port, capture: consuming LinkCapture, transmitter: consuming BatchTransmitter) {
             self.port = port
             self.capture = capture
             self.transmitter = transmitter
@@ -283,13 +283,18 @@ extension LiveEngine {
             flush()
         }
 
-        /// The I/O counters as of now (transmit failures, truncations and kernel drops
-        /// read from the sockets).
+        /// The I/O counters as of now (transmit failures, truncations, kernel drops and the
+        /// offloads the receive path finished, read from the sockets).
         func refreshCounters() -> WorkerIOCounters {
             var failures: UInt64 = 0
             var kernelDrops: UInt64 = 0
             var truncated: UInt64 = 0
+            var offloads = LinkCapture.Counters()
             for link in links {
+                let c = link.capture.counters
+                offloads.checksumsCompleted += c.checksumsCompleted
+                offloads.superframes += c.superframes
+                offloads.unsupportedSuperframes += c.unsupportedSuperframes
                 failures += link.transmitter.counters.framesFailed
                 truncated += UInt64(link.capture.truncatedFrames)
                 if let s = link.capture.statistics() { kernelDrops += s.droppedByKernel }
@@ -297,6 +302,9 @@ extension LiveEngine {
             counters.transmitFailures = failures
             counters.kernelDrops = kernelDrops
             counters.truncated = truncated
+            counters.checksumsCompleted = offloads.checksumsCompleted
+            counters.superframes = offloads.superframes
+            counters.superframeDrops = offloads.unsupportedSuperframes
             return counters
         }
 
