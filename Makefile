@@ -64,6 +64,7 @@ test: test-deps build
 	$(SWIFT) test --skip-build --filter NVLBLabTests
 	$(MAKE) test-tsan
 	$(MAKE) release
+	$(MAKE) lint
 	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
 
 # `swift format` (ships with the toolchain) against the committed .swift-format.

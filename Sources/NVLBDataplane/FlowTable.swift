@@ -44,7 +44,8 @@ public struct FlowTable: ~Copyable {
 
     /// A table with its own memory from the general allocator.
     public init(capacity: Int) {
-        let memory = UnsafeMutableRawPointer.allocate(byteCount: Self.byteCount(capacity: capacity), alignment: Self.slotSize)
+        let memory = UnsafeMutableRawPointer.allocate(
+            byteCount: Self.byteCount(capacity: capacity), alignment: Self.slotSize)
         self.init(memory: memory, capacity: capacity, ownsMemory: true, zeroed: false)
     }
 

@@ -13,11 +13,12 @@ extension DataplaneWorker {
         let ethernet = EthernetHeader(p)
         let arp = ARPHeader(p + EthernetHeader.size)
         guard arp.hardwareType == 1, arp.protocolType == EthernetHeader.etherTypeIPv4, arp.hardwareLength == 6,
-              arp.protocolLength == 4
+            arp.protocolLength == 4
         else { return c.finish(.drop(.unsupported)) }
         let destination = ethernet.destination.rawValue
-        guard destination == MACAddress.broadcast.rawValue || destination == s.underlayMAC
-            || (s.hasExternal && destination == s.externalMAC)
+        guard
+            destination == MACAddress.broadcast.rawValue || destination == s.underlayMAC
+                || (s.hasExternal && destination == s.externalMAC)
         else { return c.finish(.drop(.notForUs)) }
         guard arp.operation == ARPHeader.operationRequest else { return c.finish(.drop(.notForUs)) }
 

@@ -26,7 +26,8 @@ extension DataplaneWorker {
         let destinationMAC = ethernet.destination.rawValue
         // With `bgp:`, routers send VIP traffic to the MAC that answered for `next_hop`,
         // which may be `underlay.mac` (docs/operations.md "Several instances behind ECMP").
-        let toExternal = s.hasExternal
+        let toExternal =
+            s.hasExternal
             && (destinationMAC == s.externalMAC || (s.bgpNextHop != 0 && destinationMAC == s.underlayMAC))
         guard destinationMAC == s.underlayMAC || toExternal else { return c.finish(.drop(.notForUs)) }
         guard etherType == EthernetHeader.etherTypeIPv4 else { return c.finish(.drop(.unsupported)) }
@@ -37,7 +38,9 @@ extension DataplaneWorker {
         let destination = outer.destination.rawValue
         if destination == s.underlayAddress {
             guard outer.protocolNumber == 47 else {
-                if outer.protocolNumber == icmp { return classifyUnderlayICMP(&packet, outerEnd: outerEnd, into: &c, snapshot: s) }
+                if outer.protocolNumber == icmp {
+                    return classifyUnderlayICMP(&packet, outerEnd: outerEnd, into: &c, snapshot: s)
+                }
                 return c.finish(.drop(.unsupported))
             }
             classifyNVGRE(p, outerEnd: outerEnd, into: &c, snapshot: s)
@@ -94,7 +97,7 @@ extension DataplaneWorker {
         guard gre &+ GREHeader.size <= outerEnd else { return false }
         let header = GREHeader(p + gre)
         guard header.flagsVersion == GREHeader.nvgreFlagsVersion,
-              header.protocolType == GREHeader.protocolTransparentEthernet
+            header.protocolType == GREHeader.protocolTransparentEthernet
         else { return false }
         let vsid = header.vsid
         if VSID.isReserved(vsid) { return false }
@@ -125,13 +128,17 @@ extension DataplaneWorker {
             listener = s.listener(vip: vip, protocolNumber: c.protocolNumber, port: c.destinationPort)
             guard listener >= 0 else { return false }
             // A client may sit in another VSID of the routing domain.
-            if record < 0 { record = s.domainCAIndex.find(UInt64(UInt32(bitPattern: domain)) << 32 | UInt64(c.source)) ?? -1 }
+            if record < 0 {
+                record = s.domainCAIndex.find(UInt64(UInt32(bitPattern: domain)) << 32 | UInt64(c.source)) ?? -1
+            }
         } else {
             listener = -1
         }
         guard record >= 0 else { return false }
         let r = s.records.pointer(Int(record))
-        guard r.pointee.pa == outer.source.rawValue, r.pointee.mac == innerEthernet.source.rawValue else { return false }
+        guard r.pointee.pa == outer.source.rawValue, r.pointee.mac == innerEthernet.source.rawValue else {
+            return false
+        }
         c.record = record
         if listener >= 0 {
             c.kind = .internalRequest
@@ -157,7 +164,7 @@ extension DataplaneWorker {
         guard gre + GREHeader.size <= outerEnd else { return c.finish(.drop(.malformed)) }
         let header = GREHeader(p + gre)
         guard header.flagsVersion == GREHeader.nvgreFlagsVersion,
-              header.protocolType == GREHeader.protocolTransparentEthernet
+            header.protocolType == GREHeader.protocolTransparentEthernet
         else { return c.finish(.drop(.badGRE)) }
         let vsid = header.vsid
         if VSID.isReserved(vsid) { return c.finish(.drop(.reservedVSID)) }
@@ -184,11 +191,12 @@ extension DataplaneWorker {
         let outerSource = outer.source.rawValue
         let sourceMAC = innerEthernet.source.rawValue
 
-        let listener = s.frontend(vsid: vsid, vip: c.destination, protocolNumber: c.protocolNumber, port: c.destinationPort)
+        let listener = s.frontend(
+            vsid: vsid, vip: c.destination, protocolNumber: c.protocolNumber, port: c.destinationPort)
         if listener >= 0 {
             // docs/packets.md "Internal client to CA VIP": the client must be who its lookup record says.
             guard let record = s.record(vsid: vsid, ca: c.source) ?? s.record(domain: domain, ca: c.source),
-                  s.records[record].pa == outerSource, s.records[record].mac == sourceMAC
+                s.records[record].pa == outerSource, s.records[record].mac == sourceMAC
             else { return c.finish(.drop(.spoofed)) }
             c.kind = .internalRequest
             c.listener = listener
@@ -199,11 +207,12 @@ extension DataplaneWorker {
         if listener == PolicySnapshot.noRuleForPort { return c.finish(.drop(.noRule)) }
         // docs/packets.md "DIP reply to internal client": a reply must come from the DIP's host with the DIP's MAC.
         guard let record = s.record(vsid: vsid, ca: c.source),
-              s.records[record].pa == outerSource, s.records[record].mac == sourceMAC
+            s.records[record].pa == outerSource, s.records[record].mac == sourceMAC
         else { return c.finish(.drop(.spoofed)) }
         c.kind = isProbeReply(c, domain: Int32(truncatingIfNeeded: domain), snapshot: s) ? .probeReply : .reply
         c.record = Int32(truncatingIfNeeded: record)
-        c.hash = s.hasher.flowHash(protocolNumber: c.protocolNumber, clientIP: c.destination, clientPort: c.destinationPort)
+        c.hash = s.hasher.flowHash(
+            protocolNumber: c.protocolNumber, clientIP: c.destination, clientPort: c.destinationPort)
     }
 
     /// Checks an IPv4 header at `offset` (version, IHL, total length within `end`).
@@ -216,7 +225,7 @@ extension DataplaneWorker {
         let headerLength = ip.headerLength
         let totalLength = Int(ip.totalLength)
         guard ip.version == 4, headerLength >= IPv4Header.minimumSize, totalLength >= headerLength,
-              offset + totalLength <= end
+            offset + totalLength <= end
         else { return 0 }
         return offset + totalLength
     }
@@ -224,7 +233,9 @@ extension DataplaneWorker {
     /// Reads the addresses, protocol and ports of the IPv4 packet at `ip` into `c`.
     /// Returns the drop reason for fragments, other protocols and truncated headers.
     @inlinable @inline(__always)
-    static func parseTransport(_ p: UnsafeMutableRawPointer, ip: Int, end: Int, into c: inout Classification) -> DropReason? {
+    static func parseTransport(_ p: UnsafeMutableRawPointer, ip: Int, end: Int, into c: inout Classification)
+        -> DropReason?
+    {
         let header = IPv4Header(p + ip)
         // A non-first fragment has no ports; a first fragment is balanced by its ports.
         if header.fragmentOffset != 0 { return .fragment }

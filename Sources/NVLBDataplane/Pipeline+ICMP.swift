@@ -87,7 +87,9 @@ extension DataplaneWorker {
 
         // The sender must be who its lookup record says, as for TCP and UDP (docs/packets.md "Spoofing checks and tenant isolation").
         let toVIP = s.isVIP(vsid: vsid, vip: destination)
-        let sender = toVIP ? s.record(vsid: vsid, ca: source) ?? s.record(domain: domain, ca: source)
+        let sender =
+            toVIP
+            ? s.record(vsid: vsid, ca: source) ?? s.record(domain: domain, ca: source)
             : s.record(vsid: vsid, ca: source)
         guard let sender, s.records[sender].pa == outer.source.rawValue,
             s.records[sender].mac == innerEthernet.source.rawValue

@@ -33,8 +33,9 @@ extension DataplaneWorker {
             flowID = entry.pointee.requestFlowID
         } else {
             // No state: the DIP a request of this flow would get (the same on every instance).
-            guard let chosen = s.selectBackend(
-                rule: Int(listener.rule), hash: selectionHash(c, rule: rule, clientVSID: clientVSID, snapshot: s))
+            guard
+                let chosen = s.selectBackend(
+                    rule: Int(listener.rule), hash: selectionHash(c, rule: rule, clientVSID: clientVSID, snapshot: s))
             else { return .drop(.noFlow) }
             dipVSID = s.backends[chosen].vsid
             dipCA = s.backends[chosen].ca
@@ -99,7 +100,8 @@ extension DataplaneWorker {
             if let client { clientVSID = s.records[client].vsid } else { clientVSID = 0 }
             vip = listener.vip
             vipPort = listener.port
-            flowID = clientVSID == 0
+            flowID =
+                clientVSID == 0
                 ? 0
                 : Self.flowID(
                     s, protocolNumber: c.protocolNumber, source: vip, sourcePort: vipPort, destination: c.destination,

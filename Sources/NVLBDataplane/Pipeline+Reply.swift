@@ -31,7 +31,8 @@ extension DataplaneWorker {
             vipPort = entry.pointee.vipPort
             clientVSID = entry.pointee.clientVSID
             // The stored index belongs to the entry's generation; after a reload, look it up.
-            listener = entry.pointee.generation == s.generation
+            listener =
+                entry.pointee.generation == s.generation
                 ? Int(entry.pointee.listener)
                 : Int(s.frontend(vsid: clientVSID, vip: vip, protocolNumber: c.protocolNumber, port: vipPort))
             flowID = entry.pointee.replyFlowID

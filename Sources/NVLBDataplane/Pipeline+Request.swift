@@ -39,7 +39,9 @@ extension DataplaneWorker {
                     // The open connection stays on its DIP and its backend port.
                     backend = kept
                 } else {
-                    guard let chosen = s.selectBackend(rule: ruleIndex, hash: selectionHash(c, rule: rule, clientVSID: clientVSID, snapshot: s))
+                    guard
+                        let chosen = s.selectBackend(
+                            rule: ruleIndex, hash: selectionHash(c, rule: rule, clientVSID: clientVSID, snapshot: s))
                     else { return .drop(.noBackend) }
                     backend = chosen
                     entry.pointee.dipVSID = s.backends[backend].vsid
@@ -59,8 +61,9 @@ extension DataplaneWorker {
             flowID = entry.pointee.requestFlowID
             if isTCP {
                 // A new SYN on a closed connection's 5-tuple starts a new connection.
-                if c.tcpFlags & 0x12 == 0x02, entry.pointee.state.contains(.reset)
-                    || entry.pointee.state.contains([.clientFIN, .backendFIN])
+                if c.tcpFlags & 0x12 == 0x02,
+                    entry.pointee.state.contains(.reset)
+                        || entry.pointee.state.contains([.clientFIN, .backendFIN])
                 {
                     entry.pointee.state = []
                 }
@@ -69,7 +72,9 @@ extension DataplaneWorker {
                 entry.pointee.observeUDP(fromClient: true)
             }
         } else {
-            guard let chosen = s.selectBackend(rule: ruleIndex, hash: selectionHash(c, rule: rule, clientVSID: clientVSID, snapshot: s))
+            guard
+                let chosen = s.selectBackend(
+                    rule: ruleIndex, hash: selectionHash(c, rule: rule, clientVSID: clientVSID, snapshot: s))
             else { return .drop(.noBackend) }
             backend = chosen
             let dip = s.backends[backend]
@@ -88,7 +93,11 @@ extension DataplaneWorker {
                         s, protocolNumber: c.protocolNumber, source: c.destination, sourcePort: c.destinationPort,
                         destination: c.source, destinationPort: c.sourcePort),
                 listener: UInt32(truncatingIfNeeded: c.listener))
-            if isTCP { entry.observeTCP(flags: c.tcpFlags, fromClient: true) } else { entry.observeUDP(fromClient: true) }
+            if isTCP {
+                entry.observeTCP(flags: c.tcpFlags, fromClient: true)
+            } else {
+                entry.observeUDP(fromClient: true)
+            }
             switch flows.insert(entry, hash: c.hash, now: now) {
             case .inserted, .evicted: counters.flowCreated()
             case .full: counters.statelessForward()
@@ -127,7 +136,9 @@ extension DataplaneWorker {
 
     /// The Maglev input for a new flow under `rule`'s load distribution.
     @inlinable @inline(__always)
-    func selectionHash(_ c: Classification, rule: CompiledRule, clientVSID: UInt32, snapshot s: PolicySnapshot) -> UInt64 {
+    func selectionHash(_ c: Classification, rule: CompiledRule, clientVSID: UInt32, snapshot s: PolicySnapshot)
+        -> UInt64
+    {
         s.hasher.selectionHash(
             distribution: rule.distribution, protocolNumber: c.protocolNumber, clientIP: c.source,
             clientPort: c.sourcePort, vip: c.destination, vipPort: c.destinationPort, clientVSID: clientVSID)

@@ -130,7 +130,8 @@ public struct WorkerCounters: ~Copyable {
         }
         for index in 0..<listenerCount {
             let name = listenerNames[index]
-            retiredVIPs[name.loadBalancer, default: [:]][name.vip, default: VIPCounters()].add(listenerTraffic + index * 4)
+            retiredVIPs[name.loadBalancer, default: [:]][name.vip, default: VIPCounters()].add(
+                listenerTraffic + index * 4)
         }
         listenerTraffic.deallocate()
         listenerCount = snapshot.listeners.count

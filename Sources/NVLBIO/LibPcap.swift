@@ -188,10 +188,14 @@ extension LibPcap {
     }
 
     /// `pcap_set_snaplen`; 0 or `PCAP_ERROR_ACTIVATED`.
-    package static func setSnapshotLength(_ handle: OpaquePointer, _ bytes: Int32) -> Int32 { pcap_set_snaplen(handle, bytes) }
+    package static func setSnapshotLength(_ handle: OpaquePointer, _ bytes: Int32) -> Int32 {
+        pcap_set_snaplen(handle, bytes)
+    }
 
     /// `pcap_set_promisc`.
-    package static func setPromiscuous(_ handle: OpaquePointer, _ on: Bool) -> Int32 { pcap_set_promisc(handle, on ? 1 : 0) }
+    package static func setPromiscuous(_ handle: OpaquePointer, _ on: Bool) -> Int32 {
+        pcap_set_promisc(handle, on ? 1 : 0)
+    }
 
     /// `pcap_set_immediate_mode`: deliver each frame as it arrives rather than per filled block.
     package static func setImmediateMode(_ handle: OpaquePointer, _ on: Bool) -> Int32 {
@@ -199,7 +203,9 @@ extension LibPcap {
     }
 
     /// `pcap_set_buffer_size`, in bytes (the kernel ring of a TPACKET_V3 capture).
-    package static func setBufferSize(_ handle: OpaquePointer, _ bytes: Int32) -> Int32 { pcap_set_buffer_size(handle, bytes) }
+    package static func setBufferSize(_ handle: OpaquePointer, _ bytes: Int32) -> Int32 {
+        pcap_set_buffer_size(handle, bytes)
+    }
 
     /// `pcap_set_timeout`, in milliseconds (the block timeout when not in immediate mode).
     package static func setTimeout(_ handle: OpaquePointer, _ milliseconds: Int32) -> Int32 {

@@ -74,7 +74,8 @@ public struct BenchTraffic: ~Copyable {
             let request: [UInt8]
             if clientRecord < 0 {
                 request = Self.transport(
-                    proto, srcMAC: MACAddress(rawValue: s.externalGatewayMAC), dstMAC: MACAddress(rawValue: s.externalMAC),
+                    proto, srcMAC: MACAddress(rawValue: s.externalGatewayMAC),
+                    dstMAC: MACAddress(rawValue: s.externalMAC),
                     src: client, dst: vip, sport: clientPort, dport: listener.port)
             } else {
                 let record = s.records[clientRecord]
@@ -109,10 +110,13 @@ public struct BenchTraffic: ~Copyable {
             }
         }
         records = perWorker.map { frames in
-            let memory = UnsafeMutableRawPointer.allocate(byteCount: max(1, frames.count) * Self.recordSize, alignment: 64)
+            let memory = UnsafeMutableRawPointer.allocate(
+                byteCount: max(1, frames.count) * Self.recordSize, alignment: 64)
             for (i, frame) in frames.enumerated() {
                 precondition(frame.count <= Self.recordSize)
-                frame.withUnsafeBytes { (memory + i * Self.recordSize).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                frame.withUnsafeBytes {
+                    (memory + i * Self.recordSize).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+                }
             }
             return memory
         }
@@ -129,10 +133,10 @@ public struct BenchTraffic: ~Copyable {
     ) -> [UInt8] {
         proto == TransportProtocol.udp.rawValue
             ? FrameBuilder.udp(srcMAC: srcMAC, dstMAC: dstMAC, src: src, dst: dst, sport: sport, dport: dport)
-            : FrameBuilder.tcp(srcMAC: srcMAC, dstMAC: dstMAC, src: src, dst: dst, sport: sport, dport: dport, flags: .ack)
+            : FrameBuilder.tcp(
+                srcMAC: srcMAC, dstMAC: dstMAC, src: src, dst: dst, sport: sport, dport: dport, flags: .ack)
     }
 
     /// A stable MAC for a Hyper-V host's PA (02:00 followed by the PA).
     static func hostMAC(_ pa: UInt32) -> MACAddress { MACAddress(rawValue: 0x0200_0000_0000 | UInt64(pa)) }
 }
-

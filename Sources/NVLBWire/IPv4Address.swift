@@ -20,8 +20,9 @@ public struct IPv4Address: RawRepresentable, Hashable, Comparable, Sendable, Cus
         var octets = 0
         for part in text.split(separator: ".", omittingEmptySubsequences: false) {
             guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  part.count == 1 || part.first != "0",
-                  let octet = UInt8(part) else { return nil }
+                part.count == 1 || part.first != "0",
+                let octet = UInt8(part)
+            else { return nil }
             value = value << 8 | UInt32(octet)
             octets += 1
         }

@@ -7,7 +7,8 @@ import NVLBRuntime
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure in-memory data plane throughput: prebuilt packets per worker, half requests and half replies.",
+        abstract:
+            "Measure in-memory data plane throughput: prebuilt packets per worker, half requests and half replies.",
         discussion: """
             Each worker is pinned and loops over its own frames (the flows it owns) for --seconds,
             copying each batch into receive buffers and processing it; a copy-only pass over the
@@ -37,7 +38,8 @@ struct BenchCommand: ParsableCommand {
         let configuration = try self.configuration.load()
         let snapshot = PolicySnapshot(configuration: configuration)
         let quiet = json
-        let options = Bench.Options(workers: worker.workers ?? resolvedWorkers(configuration), flows: flows, seconds: seconds)
+        let options = Bench.Options(
+            workers: worker.workers ?? resolvedWorkers(configuration), flows: flows, seconds: seconds)
         let result = try failing("bench") {
             try Bench.run(snapshot: snapshot, options: options) { line in if !quiet { print(line) } }
         }
@@ -45,9 +47,16 @@ struct BenchCommand: ParsableCommand {
             print(result.json())
             return
         }
-        print(String(format: "data plane: %.2f Mpps total over %d worker(s), %.1f ns/packet per worker, %d flows, %.1f s",
-                     result.mpps, result.workers, result.nsPerPacket, result.flows, result.seconds))
-        for (index, mpps) in result.mppsPerWorker.enumerated() { print(String(format: "  worker %d: %.2f Mpps", index, mpps)) }
-        print(String(format: "copy-only: %.2f Mpps (data plane / copy = %.3f); drops: %llu", result.copyMpps, result.ratioToCopy, result.drops))
+        print(
+            String(
+                format: "data plane: %.2f Mpps total over %d worker(s), %.1f ns/packet per worker, %d flows, %.1f s",
+                result.mpps, result.workers, result.nsPerPacket, result.flows, result.seconds))
+        for (index, mpps) in result.mppsPerWorker.enumerated() {
+            print(String(format: "  worker %d: %.2f Mpps", index, mpps))
+        }
+        print(
+            String(
+                format: "copy-only: %.2f Mpps (data plane / copy = %.3f); drops: %llu", result.copyMpps,
+                result.ratioToCopy, result.drops))
     }
 }

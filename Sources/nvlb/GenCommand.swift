@@ -25,7 +25,8 @@ struct GenCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Number of flows.", valueName: "N"))
     var flows: Int = 100
 
-    @Option(help: ArgumentHelp("Exact number of frames to write (default: each flow's natural length).", valueName: "N"))
+    @Option(
+        help: ArgumentHelp("Exact number of frames to write (default: each flow's natural length).", valueName: "N"))
     var packets: Int?
 
     @Option(help: ArgumentHelp("Seed of the generator.", valueName: "S"))
@@ -34,7 +35,9 @@ struct GenCommand: ParsableCommand {
     @Flag(help: "Also write the DIPs' replies.")
     var replies = false
 
-    @Option(help: ArgumentHelp("Pick frontends by a Zipf distribution with this exponent (default: uniform).", valueName: "S"))
+    @Option(
+        help: ArgumentHelp(
+            "Pick frontends by a Zipf distribution with this exponent (default: uniform).", valueName: "S"))
     var zipf: Double?
 
     func validate() throws {
@@ -67,6 +70,7 @@ struct GenCommand: ParsableCommand {
         }
         print(
             "wrote \(summary.frames) frames (\(summary.requestFrames) from clients, \(summary.replyFrames) from DIPs) "
-                + "of \(summary.flows) flows (\(summary.externalFlows) external, \(summary.internalFlows) internal) to \(output)")
+                + "of \(summary.flows) flows (\(summary.externalFlows) external, \(summary.internalFlows) internal) to \(output)"
+        )
     }
 }

@@ -7,7 +7,8 @@ import NVLBRuntime
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Run the data plane over a capture: every frame of IN is processed as if received; every frame nvlb would send is written to OUT.",
+        abstract:
+            "Run the data plane over a capture: every frame of IN is processed as if received; every frame nvlb would send is written to OUT.",
         discussion: """
             IN and OUT are pcap files with Ethernet link type. Per-flow order is kept. The flow
             clock follows the capture's timestamps, so timeouts behave as they would have live.
@@ -36,7 +37,9 @@ struct ReplayCommand: ParsableCommand {
             try Replay.run(snapshot: snapshot, input: input, output: output, options: options)
         }
         if let stats {
-            try failing("writing \(stats)") { try statistics.json().write(toFile: stats, atomically: true, encoding: .utf8) }
+            try failing("writing \(stats)") {
+                try statistics.json().write(toFile: stats, atomically: true, encoding: .utf8)
+            }
         }
         print(ReplaySummary.render(statistics, configuration: configuration))
     }

@@ -143,7 +143,8 @@ struct LiveService: Service {
         let drops = c.drops.filter { $0.value > 0 }.sorted { $0.key.name < $1.key.name }
             .map { "\($0.key.name)=\($0.value)" }.joined(separator: " ")
         logger.info(
-            "\(title): in=\(c.packetsIn) out=\(c.packetsOut) answered=\(c.answered) dropped=\(c.dropped) flows=\(c.flowsCreated) handoffs=\(c.handoffs) sent=\(io.transmitted) send_failures=\(io.transmitFailures) handoff_overflows=\(io.handoffOverflows) kernel_drops=\(io.kernelDrops) checksums_completed=\(io.checksumsCompleted) superframes=\(io.superframes) superframe_drops=\(io.superframeDrops)\(drops.isEmpty ? "" : " drops: " + drops)")
+            "\(title): in=\(c.packetsIn) out=\(c.packetsOut) answered=\(c.answered) dropped=\(c.dropped) flows=\(c.flowsCreated) handoffs=\(c.handoffs) sent=\(io.transmitted) send_failures=\(io.transmitFailures) handoff_overflows=\(io.handoffOverflows) kernel_drops=\(io.kernelDrops) checksums_completed=\(io.checksumsCompleted) superframes=\(io.superframes) superframe_drops=\(io.superframeDrops)\(drops.isEmpty ? "" : " drops: " + drops)"
+        )
     }
 }
 
@@ -174,7 +175,8 @@ enum KernelAddresses {
             if let role = owned[text] {
                 warnings.append(
                     "\(text) (\(role)) is configured on the kernel's interface \(String(cString: entry.pointee.ifa_name)): "
-                        + "the kernel will answer GRE with ICMP protocol-unreachable and ARP for it; remove it (ip address del)")
+                        + "the kernel will answer GRE with ICMP protocol-unreachable and ARP for it; remove it (ip address del)"
+                )
             }
         }
         return warnings

@@ -550,7 +550,10 @@ final class LiveCaptureBox {
                     + "\"offered_mpps\": \(String(format: "%.4f", offered)), "
                     + "\"cpu_seconds\": \(String(format: "%.3f", cpu)), \"seconds\": \(String(format: "%.3f", elapsed)), "
                     + "\"mframes_per_cpu_second\": \(String(format: "%.4f", perCPUSecond)), "
-                    + ["in", "out", "dropped", "flows", "handoffs", "handoff_overflows", "send_failures", "kernel_drops"].map {
+                    + [
+                        "in", "out", "dropped", "flows", "handoffs", "handoff_overflows", "send_failures",
+                        "kernel_drops",
+                    ].map {
                         "\"\($0)\": \(counters[$0] ?? 0)"
                     }.joined(separator: ", ") + "}")
             #expect(after - before > 0)

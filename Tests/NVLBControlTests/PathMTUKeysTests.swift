@@ -57,7 +57,9 @@ struct PathMTUKeysTests {
     @Test func mssClampNotAWordOrNumber() {
         let found = problems(underlay("  mss_clamp: on"))
         #expect(found.count == 1)
-        #expect(found.first?.hasPrefix("t.yaml:4:14: underlay.mss_clamp: expected 'auto', 'off' or an MSS in bytes, found") == true)
+        #expect(
+            found.first?.hasPrefix("t.yaml:4:14: underlay.mss_clamp: expected 'auto', 'off' or an MSS in bytes, found")
+                == true)
     }
 
     @Test func icmpRateOutOfRange() {

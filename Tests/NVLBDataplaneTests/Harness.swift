@@ -28,4 +28,3 @@ final class Harness {
 
     var counters: CounterSnapshot { worker.counters.snapshot() }
 }
-

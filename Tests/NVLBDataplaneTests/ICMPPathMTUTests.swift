@@ -99,8 +99,11 @@ import Testing
         frame[tcp + 16] = 0
         frame[tcp + 17] = 0
         var sum = 0
-        var words = Array(frame[(ip + 12)..<(ip + 20)]) + [0, 6, UInt8((total - headerLength) >> 8),
-            UInt8((total - headerLength) & 0xFF)] + Array(frame[tcp..<(ip + total)])
+        var words =
+            Array(frame[(ip + 12)..<(ip + 20)]) + [
+                0, 6, UInt8((total - headerLength) >> 8),
+                UInt8((total - headerLength) & 0xFF),
+            ] + Array(frame[tcp..<(ip + total)])
         if words.count % 2 == 1 { words.append(0) }
         for i in stride(from: 0, to: words.count, by: 2) { sum += Int(words[i]) << 8 | Int(words[i + 1]) }
         while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
@@ -328,7 +331,9 @@ import Testing
         }
         harness.worker.processBatch(
             packets, count: frames.count, verdicts: verdicts, snapshot: harness.snapshot, now: 1000)
-        func output(_ j: Int) -> [UInt8] { Array(UnsafeRawBufferPointer(start: packets[j].bytes, count: packets[j].length)) }
+        func output(_ j: Int) -> [UInt8] {
+            Array(UnsafeRawBufferPointer(start: packets[j].bytes, count: packets[j].length))
+        }
         Self.same(output(0), ICMPGolden.externalSYNOut)
         #expect(verdicts[1] == .forwardFragments(.underlay, first: 0, count: 1))
         Self.same(output(1), ICMPGolden.fragment1Out)

@@ -100,7 +100,10 @@ extension LabSuites {
                 }
                 #expect(batch.by[victim] == nil, "the stopped \(victim) answered: \(batch)")
             }
-            let detection = try #require(watcher.firstSeen(downLine), "no '\(downLine)' within \(probe.detectionBound + 5) s\n\(lab.logTails())")
+            let detection =
+                try #require(
+                    watcher.firstSeen(downLine),
+                    "no '\(downLine)' within \(probe.detectionBound + 5) s\n\(lab.logTails())")
                 - stopped
             #expect(
                 detection <= probe.detectionBound,
@@ -128,8 +131,11 @@ extension LabSuites {
                 failedDuringRecovery += batch.errors
                 failedCount += batch.failed
             }
-            #expect(failedCount == 0, "\(failedCount) requests failed while \(victim) came back: \(failedDuringRecovery)")
-            let recovery = try #require(watcher.firstSeen(upLine), "no '\(upLine)' within \(probe.recoveryBound + 5) s\n\(lab.logTails())")
+            #expect(
+                failedCount == 0, "\(failedCount) requests failed while \(victim) came back: \(failedDuringRecovery)")
+            let recovery =
+                try #require(
+                    watcher.firstSeen(upLine), "no '\(upLine)' within \(probe.recoveryBound + 5) s\n\(lab.logTails())")
                 - restarted
             let firstServed = try #require(served, "\(victim) took no new connection after it restarted") - restarted
             #expect(recovery <= probe.recoveryBound, "\(victim) came up \(recovery) s after it restarted")
@@ -338,6 +344,7 @@ extension Lab {
             Thread.sleep(forTimeInterval: 0.05)
         }
         server.kill()
-        throw LabError("\(vm)'s web server did not start: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
+        throw LabError(
+            "\(vm)'s web server did not start: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
     }
 }

@@ -20,9 +20,10 @@ import Testing
         #expect(result.mppsPerWorker.count == workers)
         #expect(result.nsPerPacket > 0)
         let json = try JSONSerialization.jsonObject(with: Data(result.json().utf8)) as? [String: Any]
-        #expect(Set(json?.keys.map { $0 } ?? []) == [
-            "workers", "flows", "seconds", "packets", "mpps", "mpps_per_worker", "ns_per_packet", "copy_mpps",
-            "ratio_to_copy", "drops",
-        ])
+        #expect(
+            Set(json?.keys.map { $0 } ?? []) == [
+                "workers", "flows", "seconds", "packets", "mpps", "mpps_per_worker", "ns_per_packet", "copy_mpps",
+                "ratio_to_copy", "drops",
+            ])
     }
 }

@@ -42,7 +42,8 @@ import Testing
         let output = directory.appendingPathComponent("out.pcap").path
         var writer = try PcapFileWriter(path: input)
         for (index, item) in Self.cases.enumerated() {
-            try writer.write(item.input, timestamp: PacketTimestamp(seconds: 1_700_000_000, microseconds: UInt32(index)))
+            try writer.write(
+                item.input, timestamp: PacketTimestamp(seconds: 1_700_000_000, microseconds: UInt32(index)))
         }
         try writer.close()
 

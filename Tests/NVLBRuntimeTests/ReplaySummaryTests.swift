@@ -11,7 +11,9 @@ import Testing
         counters.packetsOut = 8
         counters.dropped = 2
         counters.drops = [.noVIP: 2]
-        counters.backends = ["blue-web": ["5001/10.1.6.20": 2, "5001/10.1.6.21": 6], "blue-app": ["5001/10.1.6.21": 4]]
+        counters.backends = [
+            "blue-web": ["5001/10.1.6.20": 2, "5001/10.1.6.21": 6], "blue-app": ["5001/10.1.6.21": 4],
+        ]
         let snapshot = PolicySnapshot(configuration: TestPolicies.example())
         let stats = ReplayStatistics(counters: counters, snapshot: snapshot, workers: 2, seconds: 1)
         let text = ReplaySummary.render(stats, configuration: TestPolicies.example())

@@ -82,7 +82,8 @@ import Testing
         let json = try JSONSerialization.jsonObject(with: Data(stats.json().utf8)) as? [String: Any]
         #expect(
             Set(json?.keys.map { $0 } ?? []) == [
-                "packets_in", "packets_out", "fragments_out", "answered", "dropped", "drops", "flows_created", "handoffs",
+                "packets_in", "packets_out", "fragments_out", "answered", "dropped", "drops", "flows_created",
+                "handoffs",
                 "workers", "seconds", "mpps", "backends",
             ])
 

@@ -112,7 +112,9 @@ public final class PipelineFuzzHarness {
         case .forward: guard forwarded == 1 else { throw fail("forward not counted as forwarded") }
         case .forwardFragments(_, let first, let extra):
             guard forwarded == 1, after.fragmentsOut - before.fragmentsOut == UInt64(extra) else {
-                throw fail("fragments not counted: \(extra) extra, fragments_out moved by \(after.fragmentsOut - before.fragmentsOut)")
+                throw fail(
+                    "fragments not counted: \(extra) extra, fragments_out moved by \(after.fragmentsOut - before.fragmentsOut)"
+                )
             }
             fragments = Int(first)..<Int(first) + Int(extra)
         case .answer: guard answered == 1 else { throw fail("answer not counted as answered") }
@@ -120,7 +122,9 @@ public final class PipelineFuzzHarness {
             guard answered == 1 else { throw fail("probe reply not counted as answered") }
             return
         case .drop(let reason):
-            guard dropped == 1, after[reason] == before[reason] + 1 else { throw fail("drop not counted under \(reason)") }
+            guard dropped == 1, after[reason] == before[reason] + 1 else {
+                throw fail("drop not counted under \(reason)")
+            }
             return
         }
         guard packet.start >= 0, packet.length >= 14, packet.start + packet.length <= Packet.headroom + 16_384 else {
@@ -132,7 +136,8 @@ public final class PipelineFuzzHarness {
             for index in fragments {
                 let fragment = worker.worker.fragments.frame(index)
                 try checkEmitted(
-                    received: frame, emitted: Array(UnsafeRawBufferPointer(start: fragment.bytes, count: fragment.length)))
+                    received: frame,
+                    emitted: Array(UnsafeRawBufferPointer(start: fragment.bytes, count: fragment.length)))
             }
         } catch {
             throw fail(error.description)

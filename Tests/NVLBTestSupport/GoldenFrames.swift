@@ -4,14 +4,16 @@
 public enum GoldenFrames {
     // docs/packets.md "External client to public VIP" — the HNV gateway guide's example: MACLB → MACH1, 192.168.6.2 → 192.168.6.4,
     // BlueVSID1, MACext → MACVM2, ClientIP → 10.1.6.21.
-    public static let externalRequestIn = hexBytes("""
+    public static let externalRequestIn = hexBytes(
+        """
         02 4c 42 00 00 01  02 00 00 00 00 fe  08 00   // Ethernet: external.mac ← router
         45 28 00 28 00 00 40 00 40 06 71 2b           // IPv4: TOS 0x28, len 40, DF, TTL 64, TCP, checksum
         cb 00 71 07  83 6b 0a 0a                      // 203.0.113.7 → 131.107.10.10
         9c 40 00 50 00 00 03 e8 00 00 00 00           // TCP 40000 → 80, seq 1000
         50 02 ff ff 45 ed 00 00                       // SYN, window 65535, checksum
         """)
-    public static let externalRequestOut = hexBytes("""
+    public static let externalRequestOut = hexBytes(
+        """
         02 00 00 00 06 04  02 4c 42 00 06 02  08 00   // outer Ethernet: MACH1 ← MACLB
         45 28 00 52 00 00 40 00 40 2f ac fe           // outer IPv4: TOS copied, len 82, DF, TTL 64, GRE
         c0 a8 06 02  c0 a8 06 04                      // 192.168.6.2 → 192.168.6.4
@@ -24,7 +26,8 @@ public enum GoldenFrames {
         """)
 
     // docs/packets.md "DIP reply to external client" — the DIP's SYN-ACK back to the Internet client.
-    public static let externalReplyIn = hexBytes("""
+    public static let externalReplyIn = hexBytes(
+        """
         02 4c 42 00 06 02  02 00 00 00 06 04  08 00   // outer Ethernet: MACLB ← MACH1
         45 00 00 52 00 00 40 00 40 2f ad 26
         c0 a8 06 04  c0 a8 06 02                      // 192.168.6.4 → 192.168.6.2
@@ -35,7 +38,8 @@ public enum GoldenFrames {
         00 50 9c 40 00 00 13 88 00 00 03 e9
         50 12 ff ff af b3 00 00                       // SYN+ACK
         """)
-    public static let externalReplyOut = hexBytes("""
+    public static let externalReplyOut = hexBytes(
+        """
         02 00 00 00 00 fe  02 4c 42 00 00 01  08 00   // router ← external.mac
         45 00 00 28 00 00 40 00 40 06 71 53
         83 6b 0a 0a  cb 00 71 07                      // VIP 131.107.10.10 → client
@@ -44,7 +48,8 @@ public enum GoldenFrames {
         """)
 
     // docs/packets.md "Internal client to CA VIP" — VM 10.1.5.20 (VSID 5002) to CA VIP 10.1.5.100:8080.
-    public static let internalRequestIn = hexBytes("""
+    public static let internalRequestIn = hexBytes(
+        """
         02 4c 42 00 06 02  02 00 00 00 06 07  08 00   // outer: MACLB ← client's host
         45 00 00 52 00 00 40 00 40 2f ad 23
         c0 a8 06 07  c0 a8 06 02                      // 192.168.6.7 → 192.168.6.2
@@ -55,7 +60,8 @@ public enum GoldenFrames {
         c3 50 1f 90 00 00 00 4d 00 00 00 00           // 50000 → 8080, seq 77
         50 02 ff ff ae 3b 00 00
         """)
-    public static let internalRequestOut = hexBytes("""
+    public static let internalRequestOut = hexBytes(
+        """
         02 00 00 00 06 04  02 4c 42 00 06 02  08 00   // outer: MACH1 ← MACLB
         45 00 00 52 00 00 40 00 40 2f ad 26
         c0 a8 06 02  c0 a8 06 04                      // 192.168.6.2 → 192.168.6.4
@@ -68,7 +74,8 @@ public enum GoldenFrames {
         """)
 
     // docs/packets.md "DIP reply to internal client" — the DIP's answer back to the internal client.
-    public static let internalReplyIn = hexBytes("""
+    public static let internalReplyIn = hexBytes(
+        """
         02 4c 42 00 06 02  02 00 00 00 06 04  08 00
         45 00 00 52 00 00 40 00 40 2f ad 26
         c0 a8 06 04  c0 a8 06 02                      // 192.168.6.4 → 192.168.6.2
@@ -79,7 +86,8 @@ public enum GoldenFrames {
         1f 90 c3 50 00 00 23 28 00 00 00 4e
         50 12 ff ff 8a 51 00 00
         """)
-    public static let internalReplyOut = hexBytes("""
+    public static let internalReplyOut = hexBytes(
+        """
         02 00 00 00 06 01  02 4c 42 00 06 02  08 00   // underlay.gateway_mac (no static neighbour) ← MACLB
         45 00 00 52 00 00 40 00 40 2f ad 23
         c0 a8 06 02  c0 a8 06 07                      // → client's host 192.168.6.7

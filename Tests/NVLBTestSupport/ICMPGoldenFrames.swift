@@ -6,7 +6,8 @@ public enum ICMPGolden {
     /// Bytes 0, 1, 2, … (mod 256): the payload of the large frames.
     public static func pattern(_ count: Int) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: $0) } }
 
-    public static let externalSYNIn = hexBytes("""
+    public static let externalSYNIn = hexBytes(
+        """
         02 4c 42 00 00 01 02 00 00 00 00 fe 08 00         // Ethernet: external.mac <- router
         45 00 00 30 12 34 40 00 40 06 5f 17 cb 00 71 07   // IPv4: 203.0.113.7 -> 131.107.10.10, len 48, DF, TTL 64, TCP
         83 6b 0a 0a
@@ -15,7 +16,8 @@ public enum ICMPGolden {
         02 04 05 b4 01 01 04 02                           // MSS 1460, NOP, NOP, SACK permitted
         """)
 
-    public static let externalSYNOut = hexBytes("""
+    public static let externalSYNOut = hexBytes(
+        """
         02 00 00 00 06 04 02 4c 42 00 06 02 08 00         // outer Ethernet: MACH1 <- MACLB
         45 00 00 5a 00 00 40 00 40 2f ad 1e c0 a8 06 02   // outer IPv4: 192.168.6.2 -> 192.168.6.4, len 90, DF, TTL 64, GRE, TOS 0x00
         c0 a8 06 04
@@ -28,7 +30,8 @@ public enum ICMPGolden {
         02 04 05 8a 01 01 04 02                           // MSS 1418 (1500 - 42 - 40)
         """)
 
-    public static let internalSYNIn = hexBytes("""
+    public static let internalSYNIn = hexBytes(
+        """
         02 4c 42 00 06 02 02 00 00 00 06 07 08 00         // outer Ethernet: MACLB <- client host
         45 00 00 5a 00 00 40 00 40 2f ad 1b c0 a8 06 07   // outer IPv4: 192.168.6.7 -> 192.168.6.2, GRE
         c0 a8 06 02
@@ -41,7 +44,8 @@ public enum ICMPGolden {
         01 02 04 05 b4 01 01 00                           // NOP, MSS 1460 at an odd offset, NOP, NOP, EOL
         """)
 
-    public static let internalSYNOut = hexBytes("""
+    public static let internalSYNOut = hexBytes(
+        """
         02 00 00 00 06 04 02 4c 42 00 06 02 08 00         // outer Ethernet: MACH1 <- MACLB
         45 00 00 5a 00 00 40 00 40 2f ad 1e c0 a8 06 02   // outer IPv4: 192.168.6.2 -> 192.168.6.4, len 90, DF, TTL 64, GRE, TOS 0x00
         c0 a8 06 04
@@ -54,7 +58,8 @@ public enum ICMPGolden {
         01 02 04 05 8a 01 01 00                           // MSS 1418, still at the odd offset
         """)
 
-    public static let externalSYNACKIn = hexBytes("""
+    public static let externalSYNACKIn = hexBytes(
+        """
         02 4c 42 00 06 02 02 00 00 00 06 04 08 00         // outer Ethernet: MACLB <- MACH1
         45 00 00 5a 00 00 40 00 40 2f ad 1e c0 a8 06 04   // outer IPv4: 192.168.6.4 -> 192.168.6.2, GRE
         c0 a8 06 02
@@ -67,7 +72,8 @@ public enum ICMPGolden {
         02 04 23 00 01 01 04 02                           // MSS 8960 (jumbo VM)
         """)
 
-    public static let externalSYNACKOut = hexBytes("""
+    public static let externalSYNACKOut = hexBytes(
+        """
         02 00 00 00 00 fe 02 4c 42 00 00 01 08 00         // Ethernet: router <- external.mac
         45 00 00 30 00 00 40 00 40 06 71 4b 83 6b 0a 0a   // IPv4: 131.107.10.10 -> 203.0.113.7
         cb 00 71 07
@@ -76,7 +82,8 @@ public enum ICMPGolden {
         02 04 05 8a 01 01 04 02                           // MSS 1418
         """)
 
-    public static let internalSYNACKIn = hexBytes("""
+    public static let internalSYNACKIn = hexBytes(
+        """
         02 4c 42 00 06 02 02 00 00 00 06 04 08 00         // outer Ethernet: MACLB <- MACH1
         45 00 00 5a 00 00 40 00 40 2f ad 1e c0 a8 06 04   // outer IPv4: 192.168.6.4 -> 192.168.6.2, GRE
         c0 a8 06 02
@@ -89,7 +96,8 @@ public enum ICMPGolden {
         02 04 05 b4 01 01 04 02                           // MSS 1460
         """)
 
-    public static let internalSYNACKOut = hexBytes("""
+    public static let internalSYNACKOut = hexBytes(
+        """
         02 00 00 00 06 01 02 4c 42 00 06 02 08 00         // outer Ethernet: underlay gateway <- MACLB
         45 00 00 5a 00 00 40 00 40 2f ad 1b c0 a8 06 02   // outer IPv4: 192.168.6.2 -> 192.168.6.7, len 90, DF, TTL 64, GRE, TOS 0x00
         c0 a8 06 07
@@ -102,14 +110,17 @@ public enum ICMPGolden {
         02 04 05 8a 01 01 04 02                           // MSS 1418
         """)
 
-    public static let externalBigDFIn = hexBytes("""
-        02 4c 42 00 00 01 02 00 00 00 00 fe 08 00         // Ethernet: external.mac <- router
-        45 00 05 dc 42 42 40 00 40 11 29 52 cb 00 71 07   // IPv4: len 1500, id 0x4242, DF, TTL 64, UDP
-        83 6b 0a 0a
-        13 88 00 35 05 c8 91 c1                           // UDP 5000 -> 53, len 1480, checksum
-        """) + pattern(1472)
+    public static let externalBigDFIn =
+        hexBytes(
+            """
+            02 4c 42 00 00 01 02 00 00 00 00 fe 08 00         // Ethernet: external.mac <- router
+            45 00 05 dc 42 42 40 00 40 11 29 52 cb 00 71 07   // IPv4: len 1500, id 0x4242, DF, TTL 64, UDP
+            83 6b 0a 0a
+            13 88 00 35 05 c8 91 c1                           // UDP 5000 -> 53, len 1480, checksum
+            """) + pattern(1472)
 
-    public static let externalFragNeededOut = hexBytes("""
+    public static let externalFragNeededOut = hexBytes(
+        """
         02 00 00 00 00 fe 02 4c 42 00 00 01 08 00         // Ethernet: router <- external.mac
         45 c0 00 38 00 00 00 00 40 01 b0 88 83 6b 0a 0a   // IPv4: TOS 0xc0, len 56, TTL 64, ICMP, 131.107.10.10 -> 203.0.113.7
         cb 00 71 07
@@ -119,19 +130,22 @@ public enum ICMPGolden {
         13 88 00 35 05 c8 91 c1                           // quote: 8 bytes of UDP
         """)
 
-    public static let internalBigDFIn = hexBytes("""
-        02 4c 42 00 06 02 02 00 00 00 06 07 08 00         // outer Ethernet: MACLB <- client host
-        45 00 06 06 00 00 40 00 40 2f a7 6f c0 a8 06 07   // outer IPv4: 192.168.6.7 -> 192.168.6.2, GRE
-        c0 a8 06 02
-        20 00 65 58 00 13 8a 33                           // NVGRE: VSID 5002
-        02 4c 42 00 b1 00 00 15 5d 01 05 20 08 00         // inner Ethernet: blue gateway <- client VM
-        45 00 05 dc 07 77 40 00 40 06 0f 2c 0a 01 05 14   // inner IPv4: 10.1.5.20 -> 10.1.5.100, len 1500, DF
-        0a 01 05 64
-        c3 51 1f 90 00 00 13 88 00 00 1b 58 50 18 01 f6   // TCP 50001 -> 8080, PSH+ACK
-        4c e5 00 00
-        """) + pattern(1460)
+    public static let internalBigDFIn =
+        hexBytes(
+            """
+            02 4c 42 00 06 02 02 00 00 00 06 07 08 00         // outer Ethernet: MACLB <- client host
+            45 00 06 06 00 00 40 00 40 2f a7 6f c0 a8 06 07   // outer IPv4: 192.168.6.7 -> 192.168.6.2, GRE
+            c0 a8 06 02
+            20 00 65 58 00 13 8a 33                           // NVGRE: VSID 5002
+            02 4c 42 00 b1 00 00 15 5d 01 05 20 08 00         // inner Ethernet: blue gateway <- client VM
+            45 00 05 dc 07 77 40 00 40 06 0f 2c 0a 01 05 14   // inner IPv4: 10.1.5.20 -> 10.1.5.100, len 1500, DF
+            0a 01 05 64
+            c3 51 1f 90 00 00 13 88 00 00 1b 58 50 18 01 f6   // TCP 50001 -> 8080, PSH+ACK
+            4c e5 00 00
+            """) + pattern(1460)
 
-    public static let internalFragNeededOut = hexBytes("""
+    public static let internalFragNeededOut = hexBytes(
+        """
         02 00 00 00 06 01 02 4c 42 00 06 02 08 00         // outer Ethernet: underlay gateway <- MACLB
         45 c0 00 62 00 00 40 00 40 2f ac 53 c0 a8 06 02   // outer IPv4: 192.168.6.2 -> 192.168.6.7, len 98, DF, TTL 64, GRE, TOS 0xc0
         c0 a8 06 07
@@ -145,94 +159,111 @@ public enum ICMPGolden {
         c3 51 1f 90 00 00 13 88                           // quote: 8 bytes of TCP
         """)
 
-    public static let externalBigIn = hexBytes("""
-        02 4c 42 00 00 01 02 00 00 00 00 fe 08 00         // Ethernet: external.mac <- router
-        45 00 05 dc 42 43 00 00 40 11 69 51 cb 00 71 07   // IPv4: len 1500, id 0x4243, DF clear, UDP
-        83 6b 0a 0a
-        13 88 00 35 05 c8 91 c1                           // UDP 5000 -> 53, len 1480
-        """) + pattern(1472)
+    public static let externalBigIn =
+        hexBytes(
+            """
+            02 4c 42 00 00 01 02 00 00 00 00 fe 08 00         // Ethernet: external.mac <- router
+            45 00 05 dc 42 43 00 00 40 11 69 51 cb 00 71 07   // IPv4: len 1500, id 0x4243, DF clear, UDP
+            83 6b 0a 0a
+            13 88 00 35 05 c8 91 c1                           // UDP 5000 -> 53, len 1480
+            """) + pattern(1472)
 
-    public static let fragment1Out = hexBytes("""
-        02 00 00 00 06 04 02 4c 42 00 06 02 08 00         // outer Ethernet: MACH1 <- MACLB
-        45 00 05 d6 00 00 40 00 40 2f a7 a2 c0 a8 06 02   // outer IPv4: 192.168.6.2 -> 192.168.6.4, len 1494, DF, TTL 64, GRE, TOS 0x00
-        c0 a8 06 04
-        20 00 65 58 00 13 89 00                           // NVGRE: VSID 5001, FlowID 0
-        00 15 5d 01 06 21 02 4c 42 00 b1 00 08 00         // inner Ethernet: MACVM2 <- blue gateway
-        45 00 05 ac 42 43 20 00 40 11 c6 e0 cb 00 71 07   // fragment 1: len 1452, MF, offset 0
-        0a 01 06 15
-        13 88 14 e9 05 c8 fa 6c                           // UDP 5000 -> 5353, checksum of the whole datagram
-        """) + Array(pattern(1472)[0 ..< 1424])
+    public static let fragment1Out =
+        hexBytes(
+            """
+            02 00 00 00 06 04 02 4c 42 00 06 02 08 00         // outer Ethernet: MACH1 <- MACLB
+            45 00 05 d6 00 00 40 00 40 2f a7 a2 c0 a8 06 02   // outer IPv4: 192.168.6.2 -> 192.168.6.4, len 1494, DF, TTL 64, GRE, TOS 0x00
+            c0 a8 06 04
+            20 00 65 58 00 13 89 00                           // NVGRE: VSID 5001, FlowID 0
+            00 15 5d 01 06 21 02 4c 42 00 b1 00 08 00         // inner Ethernet: MACVM2 <- blue gateway
+            45 00 05 ac 42 43 20 00 40 11 c6 e0 cb 00 71 07   // fragment 1: len 1452, MF, offset 0
+            0a 01 06 15
+            13 88 14 e9 05 c8 fa 6c                           // UDP 5000 -> 5353, checksum of the whole datagram
+            """) + Array(pattern(1472)[0..<1424])
 
-    public static let fragment2Out = hexBytes("""
-        02 00 00 00 06 04 02 4c 42 00 06 02 08 00         // outer Ethernet: MACH1 <- MACLB
-        45 00 00 6e 00 00 40 00 40 2f ad 0a c0 a8 06 02   // outer IPv4: 192.168.6.2 -> 192.168.6.4, len 110, DF, TTL 64, GRE, TOS 0x00
-        c0 a8 06 04
-        20 00 65 58 00 13 89 00                           // NVGRE: VSID 5001, FlowID 0
-        00 15 5d 01 06 21 02 4c 42 00 b1 00 08 00         // inner Ethernet: MACVM2 <- blue gateway
-        45 00 00 44 42 43 00 b3 40 11 eb 95 cb 00 71 07   // fragment 2: len 68, offset 179 (1432 bytes)
-        0a 01 06 15
-        """) + Array(pattern(1472)[1424...])
+    public static let fragment2Out =
+        hexBytes(
+            """
+            02 00 00 00 06 04 02 4c 42 00 06 02 08 00         // outer Ethernet: MACH1 <- MACLB
+            45 00 00 6e 00 00 40 00 40 2f ad 0a c0 a8 06 02   // outer IPv4: 192.168.6.2 -> 192.168.6.4, len 110, DF, TTL 64, GRE, TOS 0x00
+            c0 a8 06 04
+            20 00 65 58 00 13 89 00                           // NVGRE: VSID 5001, FlowID 0
+            00 15 5d 01 06 21 02 4c 42 00 b1 00 08 00         // inner Ethernet: MACVM2 <- blue gateway
+            45 00 00 44 42 43 00 b3 40 11 eb 95 cb 00 71 07   // fragment 2: len 68, offset 179 (1432 bytes)
+            0a 01 06 15
+            """) + Array(pattern(1472)[1424...])
 
-    public static let optionsBigIn = hexBytes("""
-        02 4c 42 00 00 01 02 00 00 00 00 fe 08 00         // Ethernet: external.mac <- router
-        48 00 05 e8 42 44 00 00 40 11 c7 38 cb 00 71 07   // IPv4: IHL 8, len 1512, id 0x4244, DF clear, UDP
-        83 6b 0a 0a
-        94 04 00 00 07 07 04 00 00 00 00 00               // router alert (copied), record route (not copied), EOL
-        13 88 00 35 05 c8 91 c1                           // UDP 5000 -> 53, len 1480
-        """) + pattern(1472)
+    public static let optionsBigIn =
+        hexBytes(
+            """
+            02 4c 42 00 00 01 02 00 00 00 00 fe 08 00         // Ethernet: external.mac <- router
+            48 00 05 e8 42 44 00 00 40 11 c7 38 cb 00 71 07   // IPv4: IHL 8, len 1512, id 0x4244, DF clear, UDP
+            83 6b 0a 0a
+            94 04 00 00 07 07 04 00 00 00 00 00               // router alert (copied), record route (not copied), EOL
+            13 88 00 35 05 c8 91 c1                           // UDP 5000 -> 53, len 1480
+            """) + pattern(1472)
 
-    public static let optionsFragment1Out = hexBytes("""
-        02 00 00 00 06 04 02 4c 42 00 06 02 08 00         // outer Ethernet: MACH1 <- MACLB
-        45 00 05 da 00 00 40 00 40 2f a7 9e c0 a8 06 02   // outer IPv4: 192.168.6.2 -> 192.168.6.4, len 1498, DF, TTL 64, GRE, TOS 0x00
-        c0 a8 06 04
-        20 00 65 58 00 13 89 00                           // NVGRE: VSID 5001, FlowID 0
-        00 15 5d 01 06 21 02 4c 42 00 b1 00 08 00         // inner Ethernet
-        48 00 05 b0 42 44 20 00 40 11 24 d0 cb 00 71 07   // fragment 1: IHL 8, len 1456, MF, offset 0
-        0a 01 06 15
-        94 04 00 00 07 07 04 00 00 00 00 00               // every option
-        13 88 14 e9 05 c8 fa 6c                           // UDP 5000 -> 5353
-        """) + Array(pattern(1472)[0 ..< 1416])
+    public static let optionsFragment1Out =
+        hexBytes(
+            """
+            02 00 00 00 06 04 02 4c 42 00 06 02 08 00         // outer Ethernet: MACH1 <- MACLB
+            45 00 05 da 00 00 40 00 40 2f a7 9e c0 a8 06 02   // outer IPv4: 192.168.6.2 -> 192.168.6.4, len 1498, DF, TTL 64, GRE, TOS 0x00
+            c0 a8 06 04
+            20 00 65 58 00 13 89 00                           // NVGRE: VSID 5001, FlowID 0
+            00 15 5d 01 06 21 02 4c 42 00 b1 00 08 00         // inner Ethernet
+            48 00 05 b0 42 44 20 00 40 11 24 d0 cb 00 71 07   // fragment 1: IHL 8, len 1456, MF, offset 0
+            0a 01 06 15
+            94 04 00 00 07 07 04 00 00 00 00 00               // every option
+            13 88 14 e9 05 c8 fa 6c                           // UDP 5000 -> 5353
+            """) + Array(pattern(1472)[0..<1416])
 
-    public static let optionsFragment2Out = hexBytes("""
-        02 00 00 00 06 04 02 4c 42 00 06 02 08 00         // outer Ethernet: MACH1 <- MACLB
-        45 00 00 7a 00 00 40 00 40 2f ac fe c0 a8 06 02   // outer IPv4: 192.168.6.2 -> 192.168.6.4, len 122, DF, TTL 64, GRE, TOS 0x00
-        c0 a8 06 04
-        20 00 65 58 00 13 89 00                           // NVGRE: VSID 5001, FlowID 0
-        00 15 5d 01 06 21 02 4c 42 00 b1 00 08 00         // inner Ethernet
-        46 00 00 50 42 44 00 b2 40 11 56 85 cb 00 71 07   // fragment 2: IHL 6, len 80, offset 178 (1424 bytes)
-        0a 01 06 15
-        94 04 00 00                                       // router alert only
-        """) + Array(pattern(1472)[1416...])
+    public static let optionsFragment2Out =
+        hexBytes(
+            """
+            02 00 00 00 06 04 02 4c 42 00 06 02 08 00         // outer Ethernet: MACH1 <- MACLB
+            45 00 00 7a 00 00 40 00 40 2f ac fe c0 a8 06 02   // outer IPv4: 192.168.6.2 -> 192.168.6.4, len 122, DF, TTL 64, GRE, TOS 0x00
+            c0 a8 06 04
+            20 00 65 58 00 13 89 00                           // NVGRE: VSID 5001, FlowID 0
+            00 15 5d 01 06 21 02 4c 42 00 b1 00 08 00         // inner Ethernet
+            46 00 00 50 42 44 00 b2 40 11 56 85 cb 00 71 07   // fragment 2: IHL 6, len 80, offset 178 (1424 bytes)
+            0a 01 06 15
+            94 04 00 00                                       // router alert only
+            """) + Array(pattern(1472)[1416...])
 
-    public static let echoPAIn = hexBytes("""
+    public static let echoPAIn = hexBytes(
+        """
         02 4c 42 00 06 02 02 00 00 00 06 04 08 00         // Ethernet: MACLB <- MACH1
         45 00 00 24 00 99 40 00 3f 01 ad e9 c0 a8 06 04   // IPv4: 192.168.6.4 -> 192.168.6.2, TTL 63, ICMP
         c0 a8 06 02
         08 00 2c 21 12 34 00 01 6e 76 6c 62 70 69 6e 67   // echo request id 0x1234 seq 1
         """)
 
-    public static let echoPAOut = hexBytes("""
+    public static let echoPAOut = hexBytes(
+        """
         02 00 00 00 06 04 02 4c 42 00 06 02 08 00         // Ethernet: MACH1 <- MACLB
         45 00 00 24 00 99 40 00 40 01 ac e9 c0 a8 06 02   // IPv4: 192.168.6.2 -> 192.168.6.4, TTL 64
         c0 a8 06 04
         00 00 34 21 12 34 00 01 6e 76 6c 62 70 69 6e 67   // echo reply
         """)
 
-    public static let echoVIPIn = hexBytes("""
+    public static let echoVIPIn = hexBytes(
+        """
         02 4c 42 00 00 01 02 00 00 00 00 fe 08 00         // Ethernet: external.mac <- router
         45 00 00 24 00 98 40 00 32 01 7e c4 cb 00 71 07   // IPv4: 203.0.113.7 -> 131.107.10.10, TTL 50
         83 6b 0a 0a
         08 00 2c 21 12 34 00 01 6e 76 6c 62 70 69 6e 67   // echo request
         """)
 
-    public static let echoVIPOut = hexBytes("""
+    public static let echoVIPOut = hexBytes(
+        """
         02 00 00 00 00 fe 02 4c 42 00 00 01 08 00         // Ethernet: router <- external.mac
         45 00 00 24 00 98 40 00 40 01 70 c4 83 6b 0a 0a   // IPv4: 131.107.10.10 -> 203.0.113.7, TTL 64
         cb 00 71 07
         00 00 34 21 12 34 00 01 6e 76 6c 62 70 69 6e 67   // echo reply
         """)
 
-    public static let echoCAVIPIn = hexBytes("""
+    public static let echoCAVIPIn = hexBytes(
+        """
         02 4c 42 00 06 02 02 00 00 00 06 07 08 00         // outer Ethernet: MACLB <- client host
         45 00 00 4e 00 00 40 00 40 2f ad 27 c0 a8 06 07   // outer IPv4: 192.168.6.7 -> 192.168.6.2, GRE
         c0 a8 06 02
@@ -243,7 +274,8 @@ public enum ICMPGolden {
         08 00 2c 21 12 34 00 01 6e 76 6c 62 70 69 6e 67   // echo request
         """)
 
-    public static let echoCAVIPOut = hexBytes("""
+    public static let echoCAVIPOut = hexBytes(
+        """
         02 00 00 00 06 07 02 4c 42 00 06 02 08 00         // outer Ethernet: client host <- MACLB
         45 00 00 4e 00 00 40 00 40 2f ad 27 c0 a8 06 02   // outer IPv4: 192.168.6.2 -> 192.168.6.7, len 78, DF, TTL 64, GRE, TOS 0x00
         c0 a8 06 07
@@ -254,7 +286,8 @@ public enum ICMPGolden {
         00 00 34 21 12 34 00 01 6e 76 6c 62 70 69 6e 67   // echo reply
         """)
 
-    public static let routerErrorIn = hexBytes("""
+    public static let routerErrorIn = hexBytes(
+        """
         02 4c 42 00 00 01 02 00 00 00 00 fe 08 00         // Ethernet: external.mac <- router
         45 c0 00 44 00 00 00 00 fe 01 04 4f c6 33 64 01   // IPv4: 198.51.100.1 -> 131.107.10.10, ICMP
         83 6b 0a 0a
@@ -265,7 +298,8 @@ public enum ICMPGolden {
         30 5f 00 00
         """)
 
-    public static let routerErrorOut = hexBytes("""
+    public static let routerErrorOut = hexBytes(
+        """
         02 00 00 00 06 04 02 4c 42 00 06 02 08 00         // outer Ethernet: MACH1 <- MACLB
         45 c0 00 6e 00 00 40 00 40 2f ac 4a c0 a8 06 02   // outer IPv4: 192.168.6.2 -> 192.168.6.4, len 110, DF, TTL 64, GRE, TOS 0xc0
         c0 a8 06 04
@@ -280,7 +314,8 @@ public enum ICMPGolden {
         ad be 00 00
         """)
 
-    public static let routerShortErrorIn = hexBytes("""
+    public static let routerShortErrorIn = hexBytes(
+        """
         02 4c 42 00 00 01 02 00 00 00 00 fe 08 00         // Ethernet: external.mac <- router
         45 c0 00 38 00 00 00 00 fe 01 04 5b c6 33 64 01   // IPv4: 198.51.100.1 -> 131.107.10.10
         83 6b 0a 0a
@@ -290,7 +325,8 @@ public enum ICMPGolden {
         00 50 9c 40 00 00 13 89                           // quote: 8 bytes of TCP
         """)
 
-    public static let routerShortErrorOut = hexBytes("""
+    public static let routerShortErrorOut = hexBytes(
+        """
         02 00 00 00 06 04 02 4c 42 00 06 02 08 00         // outer Ethernet: MACH1 <- MACLB
         45 c0 00 62 00 00 40 00 40 2f ac 56 c0 a8 06 02   // outer IPv4: 192.168.6.2 -> 192.168.6.4, len 98, DF, TTL 64, GRE, TOS 0xc0
         c0 a8 06 04
@@ -304,7 +340,8 @@ public enum ICMPGolden {
         00 50 9c 40 00 00 13 89                           // quote: ports 80 -> 40000, sequence
         """)
 
-    public static let dipErrorIn = hexBytes("""
+    public static let dipErrorIn = hexBytes(
+        """
         02 4c 42 00 06 02 02 00 00 00 06 04 08 00         // outer Ethernet: MACLB <- MACH1
         45 00 00 66 00 00 40 00 40 2f ad 12 c0 a8 06 04   // outer IPv4: 192.168.6.4 -> 192.168.6.2, GRE
         c0 a8 06 02
@@ -318,7 +355,8 @@ public enum ICMPGolden {
         13 88 14 e9 00 0c c6 80 61 62 63 64               // quote: UDP 5000 -> 5353, 4 bytes
         """)
 
-    public static let dipErrorOut = hexBytes("""
+    public static let dipErrorOut = hexBytes(
+        """
         02 00 00 00 00 fe 02 4c 42 00 00 01 08 00         // Ethernet: router <- external.mac
         45 c0 00 3c 55 55 00 00 40 01 5b 2f 83 6b 0a 0a   // IPv4: 131.107.10.10 -> 203.0.113.7
         cb 00 71 07
@@ -328,7 +366,8 @@ public enum ICMPGolden {
         13 88 00 35 00 0c 5d d5 61 62 63 64               // quote: UDP 5000 -> 53
         """)
 
-    public static let dipInternalErrorIn = hexBytes("""
+    public static let dipInternalErrorIn = hexBytes(
+        """
         02 4c 42 00 06 02 02 00 00 00 06 04 08 00         // outer Ethernet: MACLB <- MACH1
         45 00 00 62 00 00 40 00 40 2f ad 16 c0 a8 06 04   // outer IPv4: 192.168.6.4 -> 192.168.6.2, GRE
         c0 a8 06 02
@@ -342,7 +381,8 @@ public enum ICMPGolden {
         c3 50 1f 90 00 00 00 4e                           // quote: 8 bytes of TCP
         """)
 
-    public static let dipInternalErrorOut = hexBytes("""
+    public static let dipInternalErrorOut = hexBytes(
+        """
         02 00 00 00 06 01 02 4c 42 00 06 02 08 00         // outer Ethernet: underlay gateway <- MACLB
         45 c0 00 62 00 00 40 00 40 2f ac 53 c0 a8 06 02   // outer IPv4: 192.168.6.2 -> 192.168.6.7, len 98, DF, TTL 64, GRE, TOS 0xc0
         c0 a8 06 07
@@ -356,7 +396,8 @@ public enum ICMPGolden {
         c3 50 1f 90 00 00 00 4e                           // quote: ports 50000 -> 8080
         """)
 
-    public static let clientInternalErrorIn = hexBytes("""
+    public static let clientInternalErrorIn = hexBytes(
+        """
         02 4c 42 00 06 02 02 00 00 00 06 07 08 00         // outer Ethernet: MACLB <- client host
         45 00 00 62 00 00 40 00 40 2f ad 13 c0 a8 06 07   // outer IPv4: 192.168.6.7 -> 192.168.6.2, GRE
         c0 a8 06 02
@@ -370,7 +411,8 @@ public enum ICMPGolden {
         1f 90 c3 50 00 00 23 29                           // quote: TCP 8080 -> 50000, 8 bytes
         """)
 
-    public static let clientInternalErrorOut = hexBytes("""
+    public static let clientInternalErrorOut = hexBytes(
+        """
         02 00 00 00 06 04 02 4c 42 00 06 02 08 00         // outer Ethernet: MACH1 <- MACLB
         45 c0 00 62 00 00 40 00 40 2f ac 56 c0 a8 06 02   // outer IPv4: 192.168.6.2 -> 192.168.6.4, len 98, DF, TTL 64, GRE, TOS 0xc0
         c0 a8 06 04
@@ -384,7 +426,8 @@ public enum ICMPGolden {
         1f 90 c3 50 00 00 23 29                           // quote: ports 8080 -> 50000
         """)
 
-    public static let externalACKIn = hexBytes("""
+    public static let externalACKIn = hexBytes(
+        """
         02 4c 42 00 00 01 02 00 00 00 00 fe 08 00         // Ethernet: external.mac <- router
         45 00 00 28 00 00 40 00 40 06 71 53 cb 00 71 07   // IPv4: 203.0.113.7 -> 131.107.10.10
         83 6b 0a 0a
@@ -392,14 +435,16 @@ public enum ICMPGolden {
         43 e9 00 00
         """)
 
-    public static let externalUDPIn = hexBytes("""
+    public static let externalUDPIn = hexBytes(
+        """
         02 4c 42 00 00 01 02 00 00 00 00 fe 08 00         // Ethernet: external.mac <- router
         45 00 00 20 02 02 40 00 40 11 6f 4e cb 00 71 07   // IPv4: 203.0.113.7 -> 131.107.10.10
         83 6b 0a 0a
         13 88 00 35 00 0c 5d d5 61 62 63 64               // UDP 5000 -> 53, 4 bytes
         """)
 
-    public static let routerErrorNoRuleIn = hexBytes("""
+    public static let routerErrorNoRuleIn = hexBytes(
+        """
         02 4c 42 00 00 01 02 00 00 00 00 fe 08 00         // Ethernet
         45 00 00 38 00 00 00 00 40 01 c3 1b c6 33 64 01   // IPv4: 198.51.100.1 -> 131.107.10.10
         83 6b 0a 0a
@@ -409,7 +454,8 @@ public enum ICMPGolden {
         00 51 9c 40 00 00 00 01                           // quote: 8 bytes
         """)
 
-    public static let routerErrorShortQuoteIn = hexBytes("""
+    public static let routerErrorShortQuoteIn = hexBytes(
+        """
         02 4c 42 00 00 01 02 00 00 00 00 fe 08 00         // Ethernet
         45 00 00 34 00 00 00 00 40 01 c3 1f c6 33 64 01   // IPv4
         83 6b 0a 0a
@@ -419,7 +465,8 @@ public enum ICMPGolden {
         00 50 9c 40                                       // quote: only 4 bytes of TCP
         """)
 
-    public static let redirectIn = hexBytes("""
+    public static let redirectIn = hexBytes(
+        """
         02 4c 42 00 00 01 02 00 00 00 00 fe 08 00         // Ethernet
         45 00 00 38 00 00 00 00 40 01 c3 1b c6 33 64 01   // IPv4
         83 6b 0a 0a
@@ -429,7 +476,8 @@ public enum ICMPGolden {
         00 50 9c 40 00 00 00 01                           // quote: 8 bytes
         """)
 
-    public static let dipErrorNoFlowIn = hexBytes("""
+    public static let dipErrorNoFlowIn = hexBytes(
+        """
         02 4c 42 00 06 02 02 00 00 00 06 04 08 00         // outer Ethernet: MACLB <- MACH1
         45 00 00 66 00 00 40 00 40 2f ad 12 c0 a8 06 04   // outer IPv4: 192.168.6.4 -> 192.168.6.2, GRE
         c0 a8 06 02

@@ -52,7 +52,8 @@ public enum TestPolicies {
     /// 10.1.6.21 (VM2) and FlowID 0: outputs are fully predictable, for golden frames.
     public static func goldenExample() -> PolicyConfiguration {
         var configuration = example(flowID: .zero)
-        for index in configuration.loadBalancers.indices where configuration.loadBalancers[index].routingDomain == "blue" {
+        for index in configuration.loadBalancers.indices
+        where configuration.loadBalancers[index].routingDomain == "blue" {
             configuration.loadBalancers[index].backends = [.init(vsid: 5001, ca: ip("10.1.6.21"))]
         }
         return configuration

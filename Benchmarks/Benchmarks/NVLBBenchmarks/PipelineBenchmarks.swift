@@ -46,7 +46,8 @@ final class BatchFixture {
     private(set) var dropped = 0
 
     init(flows: Int, flowCapacity: Int, hugePages: Bool) {
-        let worker = WorkerFixture(configuration: TestPolicies.example(), flowCapacity: flowCapacity, hugePages: hugePages)
+        let worker = WorkerFixture(
+            configuration: TestPolicies.example(), flowCapacity: flowCapacity, hugePages: hugePages)
         self.worker = worker
         let internalFlows = min(flows / 4, 60_000)
         let externalFlows = flows - internalFlows

@@ -67,13 +67,16 @@ public enum Bench {
     public static let batch = 64
 
     /// Runs the benchmark. `log` receives progress lines (placement, setup).
-    public static func run(snapshot: PolicySnapshot, options: Options, log: @Sendable (String) -> Void) throws -> Result {
+    public static func run(snapshot: PolicySnapshot, options: Options, log: @Sendable (String) -> Void) throws -> Result
+    {
         let workers = max(1, options.workers)
         let setupStart = nvlb_monotonic_nanoseconds()
         let traffic = BenchTraffic(snapshot: snapshot, flows: options.flows, workers: workers) { hash in
             Steering.owner(hash: hash, workers: workers)
         }
-        log("prebuilt \(traffic.counts.reduce(0, +)) frames of \(traffic.flows) flows in \(String(format: "%.1f", Double(nvlb_monotonic_nanoseconds() - setupStart) / 1e9)) s")
+        log(
+            "prebuilt \(traffic.counts.reduce(0, +)) frames of \(traffic.flows) flows in \(String(format: "%.1f", Double(nvlb_monotonic_nanoseconds() - setupStart) / 1e9)) s"
+        )
         // Tables at most half full: the configured capacity, or more for big runs.
         let perWorker = traffic.counts.max() ?? 0
         var tableSize = snapshot.configuration.balancer.flowTableCapacity
@@ -105,7 +108,9 @@ public enum Bench {
         let mpps = perWorkerMpps.reduce(0, +)
         let copyMpps = all.map { $0.copySeconds > 0 ? Double($0.copyPackets) / $0.copySeconds / 1e6 : 0 }.reduce(0, +)
         let active = all.filter { $0.packets > 0 }
-        let ns = active.isEmpty ? 0 : active.map { Double($0.cpuNanoseconds) / Double($0.packets) }.reduce(0, +) / Double(active.count)
+        let ns =
+            active.isEmpty
+            ? 0 : active.map { Double($0.cpuNanoseconds) / Double($0.packets) }.reduce(0, +) / Double(active.count)
         return Result(
             workers: workers, flows: traffic.flows, seconds: options.seconds, packets: all.map(\.packets).reduce(0, +),
             mpps: mpps, mppsPerWorker: perWorkerMpps, nsPerPacket: ns, copyMpps: copyMpps,
@@ -207,7 +212,9 @@ final class BenchWorkerIO: WorkerIO {
         self.frames = frames
         count = lengths.count
         let table = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, lengths.count))
-        lengths.withUnsafeBufferPointer { if let base = $0.baseAddress { table.initialize(from: base, count: $0.count) } }
+        lengths.withUnsafeBufferPointer {
+            if let base = $0.baseAddress { table.initialize(from: base, count: $0.count) }
+        }
         self.lengths = table
         buffers = .allocate(byteCount: DataplaneWorker.maximumBatch * slotSize, alignment: 64)
     }
@@ -221,7 +228,9 @@ final class BenchWorkerIO: WorkerIO {
 
     /// Copies the next batch of frames into the receive buffers.
     @inline(__always)
-    func receive(from source: Int, into packets: UnsafeMutablePointer<Packet>, tokens: UnsafeMutablePointer<NoToken>, max: Int)
+    func receive(
+        from source: Int, into packets: UnsafeMutablePointer<Packet>, tokens: UnsafeMutablePointer<NoToken>, max: Int
+    )
         -> Int
     {
         let n = min(max, count)

@@ -52,12 +52,14 @@ extension LiveEngine {
         started.wait()
         let memory = flowMemory.take()!
         var dataplane = DataplaneWorker(
-            flows: FlowTable(memory: memory.baseAddress, capacity: configuration.balancer.flowTableCapacity, zeroed: true))
+            flows: FlowTable(
+                memory: memory.baseAddress, capacity: configuration.balancer.flowTableCapacity, zeroed: true))
         dataplane.resolvesNeighbors = true
         dataplane.probeReplies = probeReplies[index]
         let io = LinkIO(
             index: index, workers: workers, links: links, handoffs: handoffs, neighborUpdates: neighborUpdates,
-            batch: batch, ownAddress: configuration.underlay.address, ownMAC: configuration.underlay.mac, logger: logger)
+            batch: batch, ownAddress: configuration.underlay.address, ownMAC: configuration.underlay.mac, logger: logger
+        )
         let loop = WorkerLoop(index: index, workers: workers, dataplane: dataplane, io: io, batchSize: batch)
         var lastReport: UInt64 = 0
 
@@ -159,7 +161,8 @@ extension LiveEngine {
 
         @inline(__always)
         func receive(
-            from source: Int, into packets: UnsafeMutablePointer<Packet>, tokens: UnsafeMutablePointer<NoToken>, max: Int
+            from source: Int, into packets: UnsafeMutablePointer<Packet>, tokens: UnsafeMutablePointer<NoToken>,
+            max: Int
         ) -> Int {
             let link = links[source]
             let n: Int
@@ -177,12 +180,14 @@ extension LiveEngine {
 
         @inline(__always)
         func receiveHandoffs(
-            from worker: Int, into packets: UnsafeMutablePointer<Packet>, tokens: UnsafeMutablePointer<NoToken>, max: Int
+            from worker: Int, into packets: UnsafeMutablePointer<Packet>, tokens: UnsafeMutablePointer<NoToken>,
+            max: Int
         ) -> Int {
             let handoff = handoffs[index][worker]
             let n = handoff.receive(into: received, max: max)
             for i in 0..<n {
-                packets[i] = Packet(base: handoff.cell(received[i]), start: Packet.headroom, length: Int(received[i].length))
+                packets[i] = Packet(
+                    base: handoff.cell(received[i]), start: Packet.headroom, length: Int(received[i].length))
             }
             return n
         }
@@ -207,7 +212,8 @@ extension LiveEngine {
                 arpFrame: packet.bytes, length: packet.length, ownAddress: IPv4Address(rawValue: ownAddress),
                 now: dataplane.clockMilliseconds)
             {
-                let message = NeighborMessage(address: update.address.rawValue, mac: update.mac.rawValue, create: update.create)
+                let message = NeighborMessage(
+                    address: update.address.rawValue, mac: update.mac.rawValue, create: update.create)
                 for other in 0..<workers where other != index {
                     _ = neighborUpdates[other][index].enqueue(message)
                 }
@@ -276,7 +282,8 @@ extension LiveEngine {
             let address = IPv4Address(rawValue: ownAddress)
             dataplane.drainARPRequests { target in
                 let buffer = requests + i &* 64
-                let length = NeighborCache.writeRequest(for: target, sourceMAC: mac, sourceAddress: address, into: buffer)
+                let length = NeighborCache.writeRequest(
+                    for: target, sourceMAC: mac, sourceAddress: address, into: buffer)
                 underlay.transmitter.append(buffer, length: length)
                 i &+= 1
             }

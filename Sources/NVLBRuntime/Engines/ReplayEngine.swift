@@ -157,7 +157,9 @@ public enum Replay {
                     progress(consumed, totalBytes)
                 }
             }
-            if progressed { idle = 0 } else {
+            if progressed {
+                idle = 0
+            } else {
                 idle += 1
                 if idle > 16 { sched_yield() }
             }

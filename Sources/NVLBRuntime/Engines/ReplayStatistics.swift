@@ -25,7 +25,8 @@ public struct ReplayStatistics: Codable, Sendable, Equatable {
     public var backends: [String: [String: UInt64]]
 
     enum CodingKeys: String, CodingKey {
-        case packetsIn = "packets_in", packetsOut = "packets_out", fragmentsOut = "fragments_out", answered, dropped, drops
+        case packetsIn = "packets_in", packetsOut = "packets_out", fragmentsOut = "fragments_out", answered, dropped,
+            drops
         case flowsCreated = "flows_created", handoffs, workers, seconds, mpps, backends
     }
 

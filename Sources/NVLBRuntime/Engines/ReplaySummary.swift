@@ -15,20 +15,24 @@ public enum ReplaySummary {
         for lb in s.backends.keys.sorted() {
             let dips = s.backends[lb] ?? [:]
             let total = dips.values.reduce(0, +)
-            let affinity = configuration?.loadBalancers.first { $0.name == lb }.map { balancer in
-                !balancer.rules.isEmpty && balancer.rules.allSatisfy { $0.loadDistribution != .fiveTuple }
-            } ?? false
+            let affinity =
+                configuration?.loadBalancers.first { $0.name == lb }.map { balancer in
+                    !balancer.rules.isEmpty && balancer.rules.allSatisfy { $0.loadDistribution != .fiveTuple }
+                } ?? false
             lines.append(
                 "  \(lb): \(total) packets to DIPs"
                     + (affinity ? " (source-address affinity: each client address stays on one DIP)" : ""))
             for dip in dips.keys.sorted() {
                 let count = dips[dip] ?? 0
                 let share = total > 0 ? Double(count) * 100 / Double(total) : 0
-                lines.append("    \(dip.padding(18)) \(String(count).leftPadding(9))  \(format(share, 1).leftPadding(5)) %")
+                lines.append(
+                    "    \(dip.padding(18)) \(String(count).leftPadding(9))  \(format(share, 1).leftPadding(5)) %")
             }
         }
         let drops = s.drops.filter { $0.value > 0 }.sorted { $0.key < $1.key }
-        lines.append(drops.isEmpty ? "  drops: none" : "  drops: " + drops.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        lines.append(
+            drops.isEmpty
+                ? "  drops: none" : "  drops: " + drops.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         return lines.joined(separator: "\n")
     }
 
@@ -37,5 +41,7 @@ public enum ReplaySummary {
 
 extension String {
     func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
-    func leftPadding(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+    func leftPadding(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
 }

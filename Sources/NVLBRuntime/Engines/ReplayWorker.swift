@@ -51,7 +51,8 @@ final class ReplayWorkerIO: WorkerIO {
     }
 
     @inline(__always)
-    func packets(_ packets: UnsafeMutablePointer<Packet>, of tokens: UnsafeMutablePointer<PacketDescriptor>, count: Int) {
+    func packets(_ packets: UnsafeMutablePointer<Packet>, of tokens: UnsafeMutablePointer<PacketDescriptor>, count: Int)
+    {
         for i in 0..<count {
             let d = tokens[i]
             packets[i] = Packet(base: pool.pointer(d.slot), start: Int(d.start), length: Int(d.length))

@@ -73,7 +73,7 @@ public struct NUMABuffer: ~Copyable, @unchecked Sendable {
         // on a `unit` boundary and exactly `length` bytes stay mapped.
         let reserve = length + (huge ? unit : 0)
         guard let mapped = mmap(nil, reserve, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              mapped != MAP_FAILED
+            mapped != MAP_FAILED
         else { throw .allocationFailed(byteCount: byteCount, node: node, errno: errno) }
         let address = Int(bitPattern: mapped)
         let aligned = (address + unit - 1) / unit * unit
