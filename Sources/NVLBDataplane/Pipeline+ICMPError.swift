@@ -91,21 +91,12 @@ extension DataplaneWorker {
             flowID = entry.pointee.replyFlowID
         } else {
             // No state: the flow is rebuilt as a reply's would be (docs/packets.md "Replies and flow state").
-            let client = s.internalClient(dipVSID: c.vsid, dipCA: c.source, client: c.destination)
-            let found = s.rebuildListener(
-                dipVSID: c.vsid, dipCA: c.source, protocolNumber: c.protocolNumber, backendPort: c.sourcePort,
-                clientIsInternal: client != nil)
-            guard found >= 0 else { return .drop(.noFlow) }
-            let listener = s.listeners[Int(found)]
-            if let client { clientVSID = s.records[client].vsid } else { clientVSID = 0 }
-            vip = listener.vip
-            vipPort = listener.port
-            flowID =
-                clientVSID == 0
-                ? 0
-                : Self.flowID(
-                    s, protocolNumber: c.protocolNumber, source: vip, sourcePort: vipPort, destination: c.destination,
-                    destinationPort: c.destinationPort)
+            let rebuilt = Self.rebuildReply(c, snapshot: s)
+            guard rebuilt.listener >= 0 else { return .drop(.noFlow) }
+            clientVSID = rebuilt.clientVSID
+            vip = rebuilt.vip
+            vipPort = rebuilt.vipPort
+            flowID = rebuilt.flowID
         }
 
         let p = packet.bytes

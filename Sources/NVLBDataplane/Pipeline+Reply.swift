@@ -38,26 +38,18 @@ extension DataplaneWorker {
             flowID = entry.pointee.replyFlowID
         } else {
             // No state (restart, eviction, ECMP brought the reply to another instance):
-            // rebuild it from policy. The client's kind comes first, then exactly one rule
-            // of that kind must reach this DIP port (docs/packets.md "Replies and flow state").
-            let client = s.internalClient(dipVSID: c.vsid, dipCA: c.source, client: c.destination)
-            let found = s.rebuildListener(
-                dipVSID: c.vsid, dipCA: c.source, protocolNumber: c.protocolNumber, backendPort: c.sourcePort,
-                clientIsInternal: client != nil)
-            guard found >= 0 else { return .drop(found == PolicySnapshot.notAReply ? .noVIP : .noFlow) }
-            listener = Int(found)
-            let frontend = s.listeners[Int(found)]
-            let rule = s.rules[Int(frontend.rule)]
+            // rebuild it from policy (docs/packets.md "Replies and flow state").
+            let rebuilt = Self.rebuildReply(c, snapshot: s)
+            guard rebuilt.listener >= 0 else {
+                return .drop(rebuilt.listener == PolicySnapshot.notAReply ? .noVIP : .noFlow)
+            }
+            listener = Int(rebuilt.listener)
+            let rule = s.rules[Int(s.listeners[listener].rule)]
             let lb = Int(rule.loadBalancer)
-            if let client { clientVSID = s.records[client].vsid } else { clientVSID = 0 }
-            vip = frontend.vip
-            vipPort = frontend.port
-            flowID =
-                clientVSID == 0
-                ? 0
-                : Self.flowID(
-                    s, protocolNumber: c.protocolNumber, source: vip, sourcePort: vipPort, destination: c.destination,
-                    destinationPort: c.destinationPort)
+            clientVSID = rebuilt.clientVSID
+            vip = rebuilt.vip
+            vipPort = rebuilt.vipPort
+            flowID = rebuilt.flowID
             let backend = s.backendIndex(loadBalancer: lb, vsid: c.vsid, ca: c.source) ?? 0
             var entry = FlowEntry(
                 hash: c.hash, lastSeen: now, protocolNumber: c.protocolNumber, clientIP: c.destination,
@@ -119,5 +111,49 @@ extension DataplaneWorker {
         packet.length = Rewrite.encapsulationSize + innerLength
         counters.vipReply(listener, bytes: c.ipLength)
         return .forward(.underlay)
+    }
+
+    /// A DIP's packet without flow state, rebuilt from policy: the client's kind first (a CA
+    /// with a lookup record in the DIP's routing domain is internal), then exactly one rule
+    /// of that kind must reach the DIP port (docs/packets.md "Replies and flow state").
+    /// `listener` is negative when it cannot be rebuilt: `PolicySnapshot.notAReply` when no
+    /// rule has that DIP port, else `PolicySnapshot.cannotRebuild`.
+    @inlinable @inline(__always)
+    static func rebuildReply(_ c: Classification, snapshot s: PolicySnapshot) -> RebuiltReply {
+        let client = s.internalClient(dipVSID: c.vsid, dipCA: c.source, client: c.destination)
+        let found = s.rebuildListener(
+            dipVSID: c.vsid, dipCA: c.source, protocolNumber: c.protocolNumber, backendPort: c.sourcePort,
+            clientIsInternal: client != nil)
+        guard found >= 0 else { return RebuiltReply(listener: found, clientVSID: 0, vip: 0, vipPort: 0, flowID: 0) }
+        let frontend = s.listeners[Int(found)]
+        let clientVSID = client.map { s.records[$0].vsid } ?? 0
+        let flowID =
+            clientVSID == 0
+            ? 0
+            : flowID(
+                s, protocolNumber: c.protocolNumber, source: frontend.vip, sourcePort: frontend.port,
+                destination: c.destination, destinationPort: c.destinationPort)
+        return RebuiltReply(
+            listener: found, clientVSID: clientVSID, vip: frontend.vip, vipPort: frontend.port, flowID: flowID)
+    }
+}
+
+/// The flow of a DIP's packet rebuilt from policy (``DataplaneWorker/rebuildReply(_:snapshot:)``).
+@frozen @usableFromInline
+struct RebuiltReply {
+    /// The frontend listener, or a negative `PolicySnapshot` code.
+    @usableFromInline var listener: Int32
+    @usableFromInline var clientVSID: UInt32
+    @usableFromInline var vip: UInt32
+    @usableFromInline var vipPort: UInt16
+    @usableFromInline var flowID: UInt8
+
+    @inlinable
+    init(listener: Int32, clientVSID: UInt32, vip: UInt32, vipPort: UInt16, flowID: UInt8) {
+        self.listener = listener
+        self.clientVSID = clientVSID
+        self.vip = vip
+        self.vipPort = vipPort
+        self.flowID = flowID
     }
 }
