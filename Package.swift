@@ -80,7 +80,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            exclude: ["Routes/OpenAPIDocument.py"]),
+            exclude: ["Routes/OpenAPIDocument.py", "Console/assets"]),
         .executableTarget(
             name: "nvlb",
             dependencies: [

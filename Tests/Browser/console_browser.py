@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Browser test of the web console (docs/console.md) against `nvlb run` in a network namespace.
+
+    console_browser.py NVLB_BINARY OUT_DIRECTORY
+
+The outer run (root namespace) creates a namespace with a veth pair for the underlay, copies
+Config/example.yaml with a `management:` section and a token file into a temporary directory,
+starts `nvlb run` in the namespace, runs the inner part (this file with `--inner`) there with
+`ip netns exec` — headless Chromium driven by selenium reaches the server on 127.0.0.1 — and
+removes the namespace and the process whatever happens. Screenshots go to OUT_DIRECTORY.
+Every wait is bounded. Exit status 0: all checks passed; 1: a check failed; 77: cannot run.
+"""
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PORT = 9180
+SECRET = "console-test-secret-1f0c"
+
+
+def outer(binary, out):
+    namespace = f"nvlbcon{os.getpid()}"
+    work = pathlib.Path(tempfile.mkdtemp(prefix="nvlb-console-"))
+    process = None
+    log_path = work / "nvlb.log"
+    try:
+        for command in (
+            ["ip", "netns", "add", namespace],
+            ["ip", "-n", namespace, "link", "set", "lo", "up"],
+            ["ip", "-n", namespace, "link", "add", "pa0", "type", "veth", "peer", "name", "pa1"],
+            ["ip", "-n", namespace, "link", "set", "pa0", "up"],
+            ["ip", "-n", namespace, "link", "set", "pa1", "up"],
+        ):
+            subprocess.run(command, check=True, timeout=20)
+        tokens = work / "tokens"
+        tokens.write_text(f"operator {SECRET}\n")
+        tokens.chmod(0o600)
+        config = (ROOT / "Config/example.yaml").read_text()
+        # One interface (the veth) for both sides.
+        config = "\n".join(line for line in config.splitlines() if "interface: ext0" not in line)
+        config += f"\nmanagement:\n  listen: 127.0.0.1:{PORT}\n  token_file: {tokens}\n"
+        config_path = work / "nvlb.yaml"
+        config_path.write_text(config)
+        log = open(log_path, "w")
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", namespace, binary, "run", "--config", str(config_path), "--workers", "1",
+             "--stats-interval", "0"], stdout=log, stderr=log)
+        deadline = time.monotonic() + 20
+        while "nvlb running" not in log_path.read_text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                print("nvlb did not start:\n" + log_path.read_text())
+                return 1
+            time.sleep(0.05)
+        inner = subprocess.run(
+            ["ip", "netns", "exec", namespace, sys.executable, __file__, "--inner", str(config_path), out],
+            timeout=240)
+        if inner.returncode != 0:
+            print("nvlb log:\n" + log_path.read_text()[-4000:])
+        return inner.returncode
+    finally:
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        subprocess.run(["ip", "netns", "del", namespace], timeout=20)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def request(method, path, token=None, body=None):
+    headers = {}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    req = urllib.request.Request(f"http://127.0.0.1:{PORT}{path}", data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+    print("ok   " + message)
+
+
+def inner(config_path, out):
+    from selenium import webdriver
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    status, headers, _ = request("GET", "/")
+    csp = headers.get("Content-Security-Policy", "")
+    check(status == 200 and "script-src 'self'" in csp and "unsafe-inline" not in csp,
+          "GET / without a token: 200 with a CSP without inline script")
+    check(request("GET", "/v1/status")[0] == 401, "GET /v1/status without a token: 401")
+    config = json.loads(request("GET", "/v1/config", SECRET)[2])
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800",
+                     "--disable-gpu", "--force-device-scale-factor=1"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
+                              options=options)
+    driver.set_page_load_timeout(20)
+    driver.set_script_timeout(10)
+    wait = WebDriverWait(driver, 15, poll_frequency=0.1)
+    try:
+        driver.get(f"http://127.0.0.1:{PORT}/")
+        token = wait.until(EC.element_to_be_clickable((By.ID, "token")))
+
+        # A wrong token is refused and nothing of the console shows.
+        token.send_keys("not-the-secret", Keys.ENTER)
+        wait.until(lambda d: "not accepted" in d.find_element(By.ID, "login-error").text)
+        check(not driver.find_element(By.ID, "console").is_displayed(), "a wrong token is refused")
+        driver.save_screenshot(str(out / "console-login-refused.png"))
+
+        token = driver.find_element(By.ID, "token")
+        token.send_keys(SECRET, Keys.ENTER)
+        wait.until(lambda d: d.find_element(By.ID, "console").is_displayed()
+                   and d.find_elements(By.CSS_SELECTOR, "tr[data-backend]"))
+        check(SECRET not in driver.current_url, "the secret is not in the URL")
+
+        # Every LB, VIP and DIP of the configuration is listed.
+        for lb in config["load_balancers"]:
+            article = driver.find_element(By.CSS_SELECTOR, f'article[data-lb="{lb["name"]}"]')
+            for frontend in lb["frontends"]:
+                article.find_element(By.CSS_SELECTOR, f'li[data-vip="{frontend["vip"]}"]')
+            for backend in lb["backends"]:
+                name = f'{backend["vsid"]}/{backend["ca"]}'
+                row = article.find_element(By.CSS_SELECTOR, f'tr[data-backend="{name}"]')
+                row.find_element(By.CSS_SELECTOR, f'[aria-label="Drain {name}"]')
+                row.find_element(By.CSS_SELECTOR, f'[aria-label="Weight {name}"]')
+        count = sum(len(lb["backends"]) for lb in config["load_balancers"])
+        check(len(driver.find_elements(By.CSS_SELECTOR, "tr[data-backend]")) == count,
+              f"every LB, VIP and DIP is listed ({len(config['load_balancers'])} LBs, {count} DIP rows)")
+        for domain in config["routing_domains"]:
+            for record in domain["lookup_records"]:
+                driver.find_element(
+                    By.CSS_SELECTOR, f'article[data-domain="{domain["name"]}"] tr[data-record="{record["vsid"]}/{record["ca"]}"]')
+        check(True, "every lookup record is listed")
+
+        # Two refreshes: rates and the chart come from two samples.
+        first = driver.find_element(By.TAG_NAME, "body").get_attribute("data-refreshed")
+        wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-refreshed") != first)
+        check(len(driver.find_elements(By.CSS_SELECTOR, "#chart-box polyline[data-vip]")) >= 1,
+              "the chart has a line per VIP after two samples")
+        driver.save_screenshot(str(out / "console-overview.png"))
+
+        # Drain 5001/10.1.6.21 of blue-web from the UI.
+        drain = driver.find_element(By.CSS_SELECTOR, 'article[data-lb="blue-web"] [aria-label="Drain 5001/10.1.6.21"]')
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", drain)
+        drain.click()
+        WebDriverWait(driver, 5).until(EC.alert_is_present()).accept()
+
+        def weight_of(lb_name, name):
+            document = json.loads(request("GET", "/v1/config", SECRET)[2])
+            lb = next(l for l in document["load_balancers"] if l["name"] == lb_name)
+            backend = next(b for b in lb["backends"] if f'{b["vsid"]}/{b["ca"]}' == name)
+            return backend.get("weight", 1)
+
+        deadline = time.monotonic() + 10
+        while weight_of("blue-web", "5001/10.1.6.21") != 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        check(weight_of("blue-web", "5001/10.1.6.21") == 0, "drain from the UI: GET /v1/config shows weight 0")
+        wait.until(lambda d: d.find_element(
+            By.CSS_SELECTOR, 'article[data-lb="blue-web"] [aria-label="Drain 5001/10.1.6.21"]'
+        ).get_attribute("aria-pressed") == "true")
+        check(True, "the DIP row shows it drained")
+
+        # An invalid weight: the API's own message appears at the field.
+        expected = json.loads(request("PATCH", "/v1/load-balancers/blue-web/backends/5001/10.1.6.20", SECRET,
+                                      {"weight": 5000})[2])["errors"][0]["message"]
+        selector = 'article[data-lb="blue-web"] [aria-label="Weight 5001/10.1.6.20"]'
+        field = driver.find_element(By.CSS_SELECTOR, selector)
+        field.click()
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys("5000", Keys.ENTER)
+        error_id = field.get_attribute("aria-describedby")
+        wait.until(lambda d: d.find_element(By.ID, error_id).text.strip() != "")
+        shown = driver.find_element(By.ID, error_id).text
+        check(expected in shown, f"weight 5000: the API's message is shown at the field ({shown!r})")
+        field = driver.find_element(By.CSS_SELECTOR, selector)
+        check(field.get_attribute("aria-invalid") == "true", "the field is marked invalid")
+        check(weight_of("blue-web", "5001/10.1.6.20") == 1, "the refused change left the weight as it was")
+
+        article = driver.find_element(By.CSS_SELECTOR, 'article[data-lb="blue-web"]')
+        driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", article)
+        article.screenshot(str(out / "console-load-balancer.png"))
+        driver.save_screenshot(str(out / "console-load-balancer-window.png"))
+
+        # Undrain restores the weight before draining.
+        driver.find_element(By.CSS_SELECTOR, 'article[data-lb="blue-web"] [aria-label="Drain 5001/10.1.6.21"]').click()
+        deadline = time.monotonic() + 10
+        while weight_of("blue-web", "5001/10.1.6.21") != 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        check(weight_of("blue-web", "5001/10.1.6.21") == 2, "undrain restores the previous weight (2)")
+
+        # Phone width: nothing wider than the screen (tables scroll inside their box).
+        driver.set_window_size(390, 844)
+        time.sleep(0.3)
+        overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        driver.save_screenshot(str(out / "console-phone.png"))
+        check(overflow <= 0, f"readable at phone width (horizontal overflow {overflow}px)")
+        driver.set_window_size(1280, 800)
+
+        # A token that stops working (revoked, restarted server) returns to the login.
+        driver.execute_script("sessionStorage.setItem('nvlb.token', 'revoked')")
+        wait.until(lambda d: d.find_element(By.ID, "login").is_displayed())
+        check("401" in driver.find_element(By.ID, "login-error").text, "a 401 returns to the login")
+
+        problems = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"
+                    and "401" not in entry["message"] and "422" not in entry["message"]]
+        check(not problems, f"no console errors (CSP violations, exceptions): {problems}")
+        return 0
+    except (Failure, TimeoutException) as error:
+        driver.save_screenshot(str(out / "console-failure.png"))
+        print(f"FAIL {type(error).__name__}: {error}")
+        for entry in driver.get_log("browser"):
+            print("browser:", entry["message"])
+        return 1
+    finally:
+        driver.quit()
+
+
+def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--inner":
+        return inner(sys.argv[2], sys.argv[3])
+    if len(sys.argv) != 3:
+        print(__doc__)
+        return 2
+    missing = [tool for tool in ("chromium", "chromedriver", "ip") if not shutil.which(tool)]
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        missing.append("python selenium")
+    if missing or os.geteuid() != 0:
+        print("cannot run: " + (f"missing {', '.join(missing)}" if missing else "needs root"))
+        return 77
+    return outer(sys.argv[1], sys.argv[2])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
