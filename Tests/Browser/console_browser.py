@@ -32,13 +32,14 @@ def outer(binary, out):
     namespace = f"nvlbcon{os.getpid()}"
     work = pathlib.Path(tempfile.mkdtemp(prefix="nvlb-console-"))
     process = None
+    replay = None
     log_path = work / "nvlb.log"
     try:
         for command in (
             ["ip", "netns", "add", namespace],
             ["ip", "-n", namespace, "link", "set", "lo", "up"],
             ["ip", "-n", namespace, "link", "add", "pa0", "type", "veth", "peer", "name", "pa1"],
-            ["ip", "-n", namespace, "link", "set", "pa0", "up"],
+            ["ip", "-n", namespace, "link", "set", "pa0", "address", "02:4c:42:00:06:02", "up"],
             ["ip", "-n", namespace, "link", "set", "pa1", "up"],
         ):
             subprocess.run(command, check=True, timeout=20)
@@ -61,6 +62,14 @@ def outer(binary, out):
                 print("nvlb did not start:\n" + log_path.read_text())
                 return 1
             time.sleep(0.05)
+        # Tenant traffic of every VIP, replayed into the underlay for the whole run: the chart
+        # and the packets/s figures have something to show.
+        capture = work / "traffic.pcap"
+        subprocess.run([binary, "gen", "--config", str(config_path), "--output", str(capture), "--flows", "3000"],
+                       check=True, timeout=60, stdout=subprocess.DEVNULL)
+        replay = subprocess.Popen(
+            ["ip", "netns", "exec", namespace, "tcpreplay", "-q", "-i", "pa1", "--pps", "400", "--loop", "0",
+             str(capture)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         inner = subprocess.run(
             ["ip", "netns", "exec", namespace, sys.executable, __file__, "--inner", str(config_path), out],
             timeout=240)
@@ -68,6 +77,9 @@ def outer(binary, out):
             print("nvlb log:\n" + log_path.read_text()[-4000:])
         return inner.returncode
     finally:
+        if replay is not None:
+            replay.kill()
+            replay.wait(timeout=10)
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGTERM)
             try:
@@ -107,7 +119,7 @@ def check(condition, message):
 
 def inner(config_path, out):
     from selenium import webdriver
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -134,7 +146,16 @@ def inner(config_path, out):
                               options=options)
     driver.set_page_load_timeout(20)
     driver.set_script_timeout(10)
-    wait = WebDriverWait(driver, 15, poll_frequency=0.1)
+    # The page re-renders every 2 s: an element found before a refresh goes stale.
+    wait = WebDriverWait(driver, 15, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException])
+
+    def retry(action):
+        for attempt in range(5):
+            try:
+                return action()
+            except StaleElementReferenceException:
+                if attempt == 4:
+                    raise
     try:
         driver.get(f"http://127.0.0.1:{PORT}/")
         token = wait.until(EC.element_to_be_clickable((By.ID, "token")))
@@ -173,14 +194,23 @@ def inner(config_path, out):
         # Two refreshes: rates and the chart come from two samples.
         first = driver.find_element(By.TAG_NAME, "body").get_attribute("data-refreshed")
         wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-refreshed") != first)
-        check(len(driver.find_elements(By.CSS_SELECTOR, "#chart-box polyline[data-vip]")) >= 1,
+        check(len(driver.find_elements(By.CSS_SELECTOR, "#chart-box polyline[data-vip]")) == 3,
               "the chart has a line per VIP after two samples")
+
+        def chart_moves(d):
+            points = [text.split() for text in d.execute_script(
+                "return [...document.querySelectorAll('#chart-box polyline[data-vip]')].map(l => l.getAttribute('points'))")]
+            return any(len(p) >= 3 and len({xy.split(",")[1] for xy in p}) > 1 for p in points)
+        wait.until(chart_moves)
+        check(True, "the chart updates while traffic is replayed (a VIP line leaves zero)")
         driver.save_screenshot(str(out / "console-overview.png"))
 
         # Drain 5001/10.1.6.21 of blue-web from the UI.
-        drain = driver.find_element(By.CSS_SELECTOR, 'article[data-lb="blue-web"] [aria-label="Drain 5001/10.1.6.21"]')
-        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", drain)
-        drain.click()
+        def click_drain():
+            drain = driver.find_element(By.CSS_SELECTOR, 'article[data-lb="blue-web"] [aria-label="Drain 5001/10.1.6.21"]')
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", drain)
+            drain.click()
+        retry(click_drain)
         WebDriverWait(driver, 5).until(EC.alert_is_present()).accept()
 
         def weight_of(lb_name, name):
@@ -202,25 +232,28 @@ def inner(config_path, out):
         expected = json.loads(request("PATCH", "/v1/load-balancers/blue-web/backends/5001/10.1.6.20", SECRET,
                                       {"weight": 5000})[2])["errors"][0]["message"]
         selector = 'article[data-lb="blue-web"] [aria-label="Weight 5001/10.1.6.20"]'
-        field = driver.find_element(By.CSS_SELECTOR, selector)
-        field.click()
+        def focus_weight():
+            field = driver.find_element(By.CSS_SELECTOR, selector)
+            field.click()
+            return field
+        field = retry(focus_weight)  # focused: the list is not re-rendered while it is edited
         field.send_keys(Keys.CONTROL, "a")
         field.send_keys("5000", Keys.ENTER)
-        error_id = field.get_attribute("aria-describedby")
+        error_id = retry(lambda: driver.find_element(By.CSS_SELECTOR, selector).get_attribute("aria-describedby"))
         wait.until(lambda d: d.find_element(By.ID, error_id).text.strip() != "")
         shown = driver.find_element(By.ID, error_id).text
         check(expected in shown, f"weight 5000: the API's message is shown at the field ({shown!r})")
-        field = driver.find_element(By.CSS_SELECTOR, selector)
-        check(field.get_attribute("aria-invalid") == "true", "the field is marked invalid")
+        check(retry(lambda: driver.find_element(By.CSS_SELECTOR, selector).get_attribute("aria-invalid")) == "true",
+              "the field is marked invalid")
         check(weight_of("blue-web", "5001/10.1.6.20") == 1, "the refused change left the weight as it was")
 
-        article = driver.find_element(By.CSS_SELECTOR, 'article[data-lb="blue-web"]')
-        driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", article)
-        article.screenshot(str(out / "console-load-balancer.png"))
-        driver.save_screenshot(str(out / "console-load-balancer-window.png"))
+        retry(lambda: driver.execute_script("arguments[0].scrollIntoView({block: 'start'})",
+                                            driver.find_element(By.CSS_SELECTOR, 'article[data-lb="blue-web"]')))
+        driver.save_screenshot(str(out / "console-load-balancer.png"))
 
         # Undrain restores the weight before draining.
-        driver.find_element(By.CSS_SELECTOR, 'article[data-lb="blue-web"] [aria-label="Drain 5001/10.1.6.21"]').click()
+        retry(lambda: driver.find_element(
+            By.CSS_SELECTOR, 'article[data-lb="blue-web"] [aria-label="Drain 5001/10.1.6.21"]').click())
         deadline = time.monotonic() + 10
         while weight_of("blue-web", "5001/10.1.6.21") != 2 and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -259,7 +292,7 @@ def main():
     if len(sys.argv) != 3:
         print(__doc__)
         return 2
-    missing = [tool for tool in ("chromium", "chromedriver", "ip") if not shutil.which(tool)]
+    missing = [tool for tool in ("chromium", "chromedriver", "ip", "tcpreplay") if not shutil.which(tool)]
     try:
         import selenium  # noqa: F401
     except ImportError:

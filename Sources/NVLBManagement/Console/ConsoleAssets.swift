@@ -103,6 +103,7 @@ body { margin: 0; color: var(--fg); background: var(--bg); }
 .bar nav { margin-left: auto; display: flex; flex-wrap: wrap; gap: .25rem .75rem; align-items: center; }
 .bar a { color: #fff; }
 main { padding: 1rem; max-width: 1400px; margin: 0 auto; }
+section, article { scroll-margin-top: 3.5rem; }
 section { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .75rem 1rem; margin-bottom: 1rem; }
 h2 { font-size: 1.1rem; margin: .2rem 0 .6rem; }
 h3 { font-size: 1rem; margin: .6rem 0 .3rem; }
