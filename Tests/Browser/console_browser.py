@@ -16,6 +16,7 @@ import pathlib
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,7 @@ def outer(binary, out):
     work = pathlib.Path(tempfile.mkdtemp(prefix="nvlb-console-"))
     process = None
     replay = None
+    host = None
     log_path = work / "nvlb.log"
     try:
         for command in (
@@ -49,9 +51,18 @@ def outer(binary, out):
         config = (ROOT / "Config/example.yaml").read_text()
         # One interface (the veth) for both sides.
         config = "\n".join(line for line in config.splitlines() if "interface: ext0" not in line)
+        # A TCP probe on blue-web's port 80; only the host of 5001/10.1.6.20 answers it.
+        config = config.replace("    gateway_mac: 02:4c:42:00:b1:00", "    gateway_mac: 02:4c:42:00:b1:00\n    probe_source: 10.1.6.254", 1)
+        config = config.replace(
+            "    frontends: [ { vip: 131.107.10.10 } ]",
+            "    frontends: [ { vip: 131.107.10.10 } ]\n"
+            "    probes: [ { name: web, protocol: tcp, port: 80, interval: 2, timeout: 1, rise: 1, fall: 1 } ]", 1)
+        config = config.replace("- { protocol: tcp, frontend_port: 80, backend_port: 80 }",
+                                "- { protocol: tcp, frontend_port: 80, backend_port: 80, probe: web }", 1)
         config += f"\nmanagement:\n  listen: 127.0.0.1:{PORT}\n  token_file: {tokens}\n"
         config_path = work / "nvlb.yaml"
         config_path.write_text(config)
+        host = subprocess.Popen(["ip", "netns", "exec", namespace, sys.executable, __file__, "--responder"])
         log = open(log_path, "w")
         process = subprocess.Popen(
             ["ip", "netns", "exec", namespace, binary, "run", "--config", str(config_path), "--workers", "1",
@@ -77,9 +88,10 @@ def outer(binary, out):
             print("nvlb log:\n" + log_path.read_text()[-4000:])
         return inner.returncode
     finally:
-        if replay is not None:
-            replay.kill()
-            replay.wait(timeout=10)
+        for child in (replay, host):
+            if child is not None:
+                child.kill()
+                child.wait(timeout=10)
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGTERM)
             try:
@@ -105,6 +117,56 @@ def request(method, path, token=None, body=None):
             return response.status, dict(response.headers), response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read().decode()
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return (~total) & 0xFFFF
+
+
+def ipv4(source, destination, protocol, payload):
+    import socket
+    header = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0x4000, 64, protocol, 0,
+                                   socket.inet_aton(source), socket.inet_aton(destination)))
+    header[10:12] = struct.pack("!H", checksum(bytes(header)))
+    return bytes(header) + payload
+
+
+def responder(interface, pa, ca, dip_mac):
+    """The Hyper-V host of one DIP, as far as health probes go: answers a TCP probe (a SYN in
+    NVGRE to `pa` for `ca`) with a SYN-ACK, so that this DIP is up and the others of its load
+    balancer, whose hosts answer nothing, are down (docs/health.md)."""
+    import socket
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    sock.bind((interface, 0))
+    mac = bytes.fromhex(dip_mac.replace(":", ""))
+    while True:
+        frame, address = sock.recvfrom(2048)
+        if address[2] == socket.PACKET_OUTGOING or len(frame) < 14 + 20 + 8 + 14 + 20 + 20:
+            continue
+        if frame[12:14] != b"\x08\x00" or frame[23] != 47 or socket.inet_ntoa(frame[30:34]) != pa:
+            continue
+        gre = frame[34:42]
+        inner = frame[42:]
+        if gre[2:4] != b"\x65\x58" or inner[0:6] != mac or inner[12:14] != b"\x08\x00":
+            continue
+        ip = inner[14:34]
+        tcp = inner[34:54]
+        if ip[9] != 6 or socket.inet_ntoa(ip[16:20]) != ca or not tcp[13] & 0x02 or tcp[13] & 0x10:
+            continue
+        source, port = socket.inet_ntoa(ip[12:16]), struct.unpack("!H", tcp[0:2])[0]
+        sequence = struct.unpack("!I", tcp[4:8])[0]
+        segment = bytearray(struct.pack("!HHIIBBHHH", struct.unpack("!H", tcp[2:4])[0], port, 0x1000,
+                                        (sequence + 1) & 0xFFFFFFFF, 0x50, 0x12, 65535, 0, 0))
+        pseudo = socket.inet_aton(ca) + socket.inet_aton(source) + struct.pack("!BBH", 0, 6, len(segment))
+        segment[16:18] = struct.pack("!H", checksum(pseudo + bytes(segment)))
+        inner_reply = inner[6:12] + mac + b"\x08\x00" + ipv4(ca, source, 6, bytes(segment))
+        outer = ipv4(pa, socket.inet_ntoa(frame[26:30]), 47, gre + inner_reply)
+        sock.send(frame[6:12] + frame[0:6] + b"\x08\x00" + outer)
 
 
 class Failure(Exception):
@@ -205,6 +267,17 @@ def inner(config_path, out):
         check(True, "the chart updates while traffic is replayed (a VIP line leaves zero)")
         driver.save_screenshot(str(out / "console-overview.png"))
 
+        # Health: the probe's answers make 5001/10.1.6.20 up, the silent host's DIP down.
+        def health(d, name):
+            return d.execute_script(
+                "const r = document.querySelector(`article[data-lb=\"blue-web\"] tr[data-backend=\"${arguments[0]}\"]`);"
+                "return r ? r.children[1].textContent : null", name)
+        wait.until(lambda d: health(d, "5001/10.1.6.20") == "up" and health(d, "5001/10.1.6.21") == "down")
+        check(True, "probe health is shown: 5001/10.1.6.20 up, 5001/10.1.6.21 down")
+        retry(lambda: driver.execute_script("arguments[0].scrollIntoView({block: 'start'})",
+                                            driver.find_element(By.CSS_SELECTOR, 'article[data-lb="blue-web"]')))
+        driver.save_screenshot(str(out / "console-load-balancer.png"))
+
         # Drain 5001/10.1.6.21 of blue-web from the UI.
         def click_drain():
             drain = driver.find_element(By.CSS_SELECTOR, 'article[data-lb="blue-web"] [aria-label="Drain 5001/10.1.6.21"]')
@@ -249,7 +322,7 @@ def inner(config_path, out):
 
         retry(lambda: driver.execute_script("arguments[0].scrollIntoView({block: 'start'})",
                                             driver.find_element(By.CSS_SELECTOR, 'article[data-lb="blue-web"]')))
-        driver.save_screenshot(str(out / "console-load-balancer.png"))
+        driver.save_screenshot(str(out / "console-weight-refused.png"))
 
         # Undrain restores the weight before draining.
         retry(lambda: driver.find_element(
@@ -266,6 +339,13 @@ def inner(config_path, out):
         driver.save_screenshot(str(out / "console-phone.png"))
         check(overflow <= 0, f"readable at phone width (horizontal overflow {overflow}px)")
         driver.set_window_size(1280, 800)
+
+        # The overview once the chart has about 30 s of samples (bounded wait).
+        driver.execute_script("window.scrollTo(0, 0)")
+        WebDriverWait(driver, 40, poll_frequency=0.5).until(lambda d: d.execute_script(
+            "return Math.min(...[...document.querySelectorAll('#chart-box polyline')]"
+            ".map(l => l.getAttribute('points').split(' ').length))") >= 15)
+        driver.save_screenshot(str(out / "console-overview.png"))
 
         # A token that stops working (revoked, restarted server) returns to the login.
         driver.execute_script("sessionStorage.setItem('nvlb.token', 'revoked')")
@@ -287,6 +367,8 @@ def inner(config_path, out):
 
 
 def main():
+    if sys.argv[1:] == ["--responder"]:
+        return responder("pa1", "192.168.6.3", "10.1.6.20", "00:15:5d:01:06:20")
     if len(sys.argv) == 4 and sys.argv[1] == "--inner":
         return inner(sys.argv[2], sys.argv[3])
     if len(sys.argv) != 3:

@@ -53,7 +53,8 @@ struct ConsoleTests {
     func embeddedCopyIsCurrent() throws {
         let directory = TestSupport.repositoryRoot.appendingPathComponent("Sources/NVLBManagement/Console/assets")
         for path in Self.assets {
-            let text = try String(contentsOf: directory.appendingPathComponent(String(path.dropFirst())), encoding: .utf8)
+            let text = try String(
+                contentsOf: directory.appendingPathComponent(String(path.dropFirst())), encoding: .utf8)
             let embedded = try #require(ConsoleAssets.files[path]).body
             #expect(embedded + "\n" == text, "\(path) differs from its compiled-in copy")
         }
@@ -81,7 +82,8 @@ struct ConsoleBrowserTests {
     @Test(
         .enabled(
             if: ready,
-            "needs root, the nvlb executable, ip, Debian chromium + chromium-driver and Python selenium (make test-deps)"),
+            "needs root, the nvlb executable, ip, Debian chromium + chromium-driver and Python selenium (make test-deps)"
+        ),
         .timeLimit(.minutes(5)))
     func browser() async throws {
         let binary = try #require(nvlbBinary)

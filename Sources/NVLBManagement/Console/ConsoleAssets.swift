@@ -511,7 +511,7 @@ function renderLoadBalancers(status, config, rates) {
       add);
   });
   $("lb-list").replaceChildren(...list);
-  if (focused && $(focused)) $(focused).focus();
+  if (focused && $(focused)) $(focused).focus({ preventScroll: true });
 }
 
 function showErrors(error, fieldFor, fallback) {
@@ -540,7 +540,7 @@ async function change(ids, fallback, fieldFor, action, done) {
   await refresh();
   const invalid = ids.concat([fallback]).find((id) => errors.has(id) && $(id) && $(id).tagName === "INPUT");
   if (invalid) $(invalid).focus();
-  else if (focused && $(focused)) $(focused).focus();
+  else if (focused && $(focused)) $(focused).focus({ preventScroll: true });
 }
 
 function setWeight(lb, backend, value, id) {
@@ -634,7 +634,7 @@ function renderRoutingDomains(config) {
       add);
   });
   $("rd-list").replaceChildren(...list);
-  if (focused && $(focused)) $(focused).focus();
+  if (focused && $(focused)) $(focused).focus({ preventScroll: true });
   // Enter inside a lookup-record row submits its form (the inputs live outside the <form>).
   for (const row of $("rd-list").querySelectorAll("tr[data-record]")) {
     for (const input of row.querySelectorAll("input")) input.setAttribute("form", row.querySelector("form").id);
