@@ -17,6 +17,7 @@ out = [
 for name, kind in files:
     text = (here / name).read_text()
     assert '"""##' not in text and "\\##(" not in text
-    out.append(f'        "/{name}": (\n            "{kind}",\n            ##"""\n{text}"""##),\n')
+    body = "".join(("            " + line if line.strip() else "") + "\n" for line in text.splitlines())
+    out.append(f'        "/{name}": (\n            "{kind}",\n            ##"""\n{body}            """##\n        ),\n')
 out.append("    ]\n}\n")
 (here.parent / "ConsoleAssets.swift").write_text("".join(out))
