@@ -332,6 +332,35 @@ def inner(config_path, out):
             time.sleep(0.1)
         check(weight_of("blue-web", "5001/10.1.6.21") == 2, "undrain restores the previous weight (2)")
 
+        # A lookup record: a new PA is saved; an invalid MAC is refused at the MAC field.
+        def record_field(label):
+            field = driver.find_element(By.CSS_SELECTOR, f'article[data-domain="red"] [aria-label="{label}"]')
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", field)
+            field.click()
+            return field
+
+        field = retry(lambda: record_field("PA of 6001/10.1.6.22"))
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys("192.168.6.9", Keys.ENTER)
+
+        def record(vsid, ca):
+            document = json.loads(request("GET", "/v1/config", SECRET)[2])
+            domain = next(d for d in document["routing_domains"] if d["name"] == "red")
+            return next(r for r in domain["lookup_records"] if r["vsid"] == vsid and r["ca"] == ca)
+
+        deadline = time.monotonic() + 10
+        while record(6001, "10.1.6.22")["pa"] != "192.168.6.9" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        check(record(6001, "10.1.6.22")["pa"] == "192.168.6.9", "a lookup record's PA changed in the UI is in GET /v1/config")
+        field = retry(lambda: record_field("MAC of 6001/10.1.6.22"))
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys("not-a-mac", Keys.ENTER)
+        error_id = retry(lambda: driver.find_element(
+            By.CSS_SELECTOR, 'article[data-domain="red"] [aria-label="MAC of 6001/10.1.6.22"]').get_attribute("aria-describedby"))
+        wait.until(lambda d: d.find_element(By.ID, error_id).text.strip() != "")
+        check(record(6001, "10.1.6.22")["mac"] == "00:15:5d:02:06:22",
+              f"an invalid MAC is refused at its field ({driver.find_element(By.ID, error_id).text!r})")
+
         # Phone width: nothing wider than the screen (tables scroll inside their box).
         driver.set_window_size(390, 844)
         time.sleep(0.3)
