@@ -3,7 +3,7 @@ SWIFT        ?= swift
 CONFIG       ?= Config/example.yaml
 OUT          ?= out
 SYSTEM_DEPS  := libpcap-dev libnuma-dev
-TEST_DEPS    := tshark tcpreplay iproute2 bird2 exabgp curl
+TEST_DEPS    := tshark tcpreplay iproute2 bird2 exabgp curl chromium chromium-driver
 RELEASE_BIN  := .build/release/nvlb
 
 .PHONY: all deps test-deps build release demo test test-unit test-tsan bench clean help
@@ -35,7 +35,7 @@ deps:
 
 test-deps: deps
 	$(call install_missing,$(TEST_DEPS))
-	@python3 -c 'import schemathesis, prometheus_client' 2>/dev/null || pip install -q schemathesis prometheus-client
+	@python3 -c 'import schemathesis, prometheus_client, selenium' 2>/dev/null || pip install -q schemathesis prometheus-client selenium
 
 build: deps
 	$(SWIFT) build

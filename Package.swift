@@ -81,7 +81,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            exclude: ["Routes/OpenAPIDocument.py"]),
+            exclude: ["Routes/OpenAPIDocument.py", "Console/assets"]),
         // BGP announcements through an ExaBGP child (docs/operations.md "Several instances behind ECMP").
         .target(name: "NVLBRouting", dependencies: ["NVLBPolicy", "NVLBWire", "CNVLBSpawn"]),
         .executableTarget(

@@ -58,6 +58,7 @@ public struct ManagementServer: Sendable {
         router.add(middleware: AuditMiddleware(logger: logger))
         router.add(middleware: BearerAuthMiddleware(tokens: tokens, metricsAuth: settings.metricsAuth))
         addRoutes(to: router)
+        addConsoleRoutes(to: router)
         return router
     }
 
