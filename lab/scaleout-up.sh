@@ -113,6 +113,9 @@ instance() {  # NAME INDEX
         -e "s/@LOCAL@/192.168.6.2$i/" -e "s/@NEXTHOP@/192.168.6.1$i/" \
         "$LAB_DIR/scaleout.yaml.in" >"$RUN_DIR/$name.yaml"
 }
+# The management API's token file (both instances' configurations name it).
+printf 'lab %s\n' "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$RUN_DIR/tokens"
+chmod 600 "$RUN_DIR/tokens"
 instance lb1 1
 instance lb2 2
 

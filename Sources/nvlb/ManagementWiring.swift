@@ -15,6 +15,8 @@ struct LiveEngineBackend: ManagementBackend {
     let engine: LiveEngine
     /// Health probes (docs/health.md); nil when the configuration started without any.
     let prober: ProbeService?
+    /// BGP announcements (docs/operations.md "Several instances behind ECMP"); nil without `bgp:`.
+    let bgp: BGPRunner?
     let logger: Logger
 
     /// Publishes through the engine (with the current probe results) and gives the prober
@@ -53,6 +55,9 @@ struct LiveEngineBackend: ManagementBackend {
                 ]
             }
         }
+        if let bgp {
+            (figures.bgpPeers, figures.vipAnnounced) = bgp.figures
+        }
         let capacity = UInt64(engine.configuration.balancer.flowTableCapacity)
         figures.workers = engine.placement.slots.map { _ in WorkerFigures(flows: nil, capacity: capacity) }
         return figures
@@ -88,9 +93,9 @@ enum ManagementWiring {
     /// - Throws: `ExitCode(2)` (message on stderr) for TLS files that cannot be used, or for a
     ///   configuration that became invalid since the engine started.
     static func make(
-        engine: LiveEngine, prober: ProbeService?, path: String, tokens: TokenFile?, logger: Logger
+        engine: LiveEngine, prober: ProbeService?, bgp: BGPRunner?, path: String, tokens: TokenFile?, logger: Logger
     ) throws -> (ConfigurationStore, [any Service]) {
-        let backend = LiveEngineBackend(engine: engine, prober: prober, logger: logger)
+        let backend = LiveEngineBackend(engine: engine, prober: prober, bgp: bgp, logger: logger)
         let publisher = PolicyPublisher(backend: backend)
         let store: ConfigurationStore
         do {

@@ -3,6 +3,7 @@ import Logging
 import NVLBPolicy
 import NVLBRouting
 import NVLBRuntime
+import Synchronization
 
 /// `nvlb run` with `bgp:` (docs/operations.md "Several instances behind ECMP"): the BGP
 /// thread supervising ExaBGP, fed with the prefixes the current policy and health call for.
@@ -10,6 +11,13 @@ final class BGPRunner: @unchecked Sendable {
     let service: BGPService
     let directory: String
     private let done = DispatchSemaphore(value: 0)
+    /// What the BGP thread last saw, for status and metrics (docs/metrics.md): each peer's
+    /// session (true when established) and each prefix nvlb should announce (true when the
+    /// running speaker announces it).
+    private let view = Mutex<(peers: [String: Bool], announced: [String: Bool])>(([:], [:]))
+
+    /// Peer sessions and announcements as of the BGP thread's last turn.
+    var figures: (peers: [String: Bool], announced: [String: Bool]) { view.withLock { $0 } }
 
     /// Starts the BGP thread when the configuration has `bgp:`; nil otherwise.
     static func start(engine: LiveEngine, configuration: PolicyConfiguration, logger: Logger) -> BGPRunner? {
@@ -35,7 +43,17 @@ final class BGPRunner: @unchecked Sendable {
                     runner.service.want(prefixes)
                     last = key
                 }
-                if !runner.service.step() { break }
+                let running = runner.service.step()
+                let state = runner.service.state
+                var announced: [String: Bool] = [:]
+                for prefix in state.wanted.union(state.announced) {
+                    announced[prefix.description] = state.announced.contains(prefix)
+                }
+                let peers = Dictionary(
+                    bgp.peers.map { ($0.address.description, state.peers[$0.address] == .up) },
+                    uniquingKeysWith: { $1 })
+                runner.view.withLock { $0 = (peers, announced) }
+                if !running { break }
             }
             try? FileManager.default.removeItem(atPath: directory)
             runner.done.signal()

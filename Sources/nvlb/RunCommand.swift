@@ -72,9 +72,9 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         logger.info("nvlb running: \(String(ConfigurationSummary.render(configuration).prefix { $0 != "\n" }))")
-        let (store, management) = try ManagementWiring.make(
-            engine: engine, prober: prober, path: self.configuration.config, tokens: tokens, logger: logger)
         let bgp = BGPRunner.start(engine: engine, configuration: configuration, logger: logger)
+        let (store, management) = try ManagementWiring.make(
+            engine: engine, prober: prober, bgp: bgp, path: self.configuration.config, tokens: tokens, logger: logger)
         let service = LiveService(
             engine: engine, prober: prober, bgp: bgp, store: store, statsInterval: statsInterval, logger: logger)
         let group = ServiceGroup(

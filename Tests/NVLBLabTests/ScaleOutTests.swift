@@ -64,6 +64,19 @@ extension LabSuites {
             #expect(try nextHops(lab, "131.107.10.10") == ["192.168.6.11", "192.168.6.12"])
             #expect(try nextHops(lab, "192.168.6.2") == ["192.168.6.11", "192.168.6.12"])
 
+            // The management API's metrics show the session and the announcements.
+            let wanted = [
+                "nvlb_bgp_peer_up{peer=\"192.168.6.1\"} 1", "nvlb_vip_announced{vip=\"131.107.10.10\"} 1",
+                "nvlb_vip_announced{vip=\"192.168.6.2\"} 1",
+            ]
+            var metrics = ""
+            for _ in 0..<50 {
+                metrics = try lab.exec("lb1", ["curl", "-s", "http://127.0.0.1:9180/metrics"], timeout: 10).output
+                if wanted.allSatisfy({ metrics.contains($0) }) { break }
+                usleep(200_000)
+            }
+            for line in wanted { #expect(metrics.contains(line), "\(metrics)") }
+
             // 200 connections, all answered; both instances carry traffic (frames the bridge
             // delivered to each, beyond BGP's few keepalives).
             let before = try bridgeFrames(lab)
