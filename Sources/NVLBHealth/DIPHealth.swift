@@ -18,8 +18,21 @@ public struct DIPHealth: Sendable, Equatable {
     public private(set) var lastResult: ProbeResult?
     var successes: UInt32 = 0
     var failures: UInt32 = 0
+    /// How long completed probes took, per bucket of ``durationBounds`` (the last: longer).
+    public private(set) var durationBuckets = [UInt64](repeating: 0, count: DIPHealth.durationBounds.count + 1)
+    /// Sum of the durations of completed probes, in seconds.
+    public private(set) var durationSum: Double = 0
+
+    /// Upper bounds (seconds) of the probe-duration buckets.
+    public static let durationBounds: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
     public init() {}
+
+    /// Records how long a completed probe took (from its SYN to its result), in seconds.
+    public mutating func observeDuration(_ seconds: Double) {
+        durationBuckets[Self.durationBounds.firstIndex { seconds <= $0 } ?? Self.durationBounds.count] &+= 1
+        durationSum += seconds
+    }
 
     /// Counts a probe as sent.
     public mutating func probeSent() { sent &+= 1 }

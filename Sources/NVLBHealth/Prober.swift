@@ -35,6 +35,8 @@ public final class Prober<Clock: ProbeClock, IO: ProbeIO> {
         var probe: TCPProbe
         var localPort: UInt16
         var deadline: UInt64
+        /// Prober clock when the SYN left.
+        var started: UInt64
     }
 
     struct Entry {
@@ -152,7 +154,7 @@ public final class Prober<Clock: ProbeClock, IO: ProbeIO> {
         var probe = TCPProbe(kind: kind, initialSequence: entries[index].schedule.initialSequence())
         let syn = probe.start()
         entries[index].health.probeSent()
-        entries[index].attempt = Attempt(probe: probe, localPort: port, deadline: now &+ target.timeout)
+        entries[index].attempt = Attempt(probe: probe, localPort: port, deadline: now &+ target.timeout, started: now)
         byPort[port] = index
         send([syn], index: index, port: port)
         if entries[index].attempt?.probe.isFinished == true { complete(index, now: now, into: &transitions) }
@@ -208,6 +210,9 @@ public final class Prober<Clock: ProbeClock, IO: ProbeIO> {
         byPort[attempt.localPort] = nil
         let target = entries[index].target
         let before = entries[index].health.state
+        if result != .unreachable {
+            entries[index].health.observeDuration(Double(now &- attempt.started) / 1e9)
+        }
         entries[index].unreachable = result == .unreachable ? entries[index].unreachable + 1 : 0
         if entries[index].unreachable == 3 {
             let line =

@@ -70,6 +70,8 @@ public struct RuntimeFigures: Sendable, Equatable {
     /// Health of each DIP (load balancer → `VSID/CA` → up); a DIP absent here is up
     /// (no probes configured).
     public var backendUp: [String: [String: Bool]] = [:]
+    /// Health probes of each probed DIP (load balancer → `VSID/CA`), when probes run.
+    public var probes: [String: [String: ProbeFigures]] = [:]
     /// BGP sessions (peer address → established), when BGP is configured.
     public var bgpPeers: [String: Bool] = [:]
     /// Announced VIPs (address → announced), when BGP is configured.
@@ -84,6 +86,30 @@ public struct RuntimeFigures: Sendable, Equatable {
             && lhs.drops.map(\.count) == rhs.drops.map(\.count) && lhs.handoffs == rhs.handoffs
             && lhs.workers == rhs.workers && lhs.backendPackets == rhs.backendPackets
             && lhs.vipTraffic == rhs.vipTraffic && lhs.backendUp == rhs.backendUp && lhs.bgpPeers == rhs.bgpPeers
-            && lhs.vipAnnounced == rhs.vipAnnounced
+            && lhs.vipAnnounced == rhs.vipAnnounced && lhs.probes == rhs.probes
+    }
+}
+
+/// The health probes of one DIP: how many were sent and failed, and how long they took.
+public struct ProbeFigures: Sendable, Equatable {
+    /// Probes sent.
+    public var sent: UInt64
+    /// Probes that failed.
+    public var failed: UInt64
+    /// Upper bounds (seconds) of `durationBuckets` (the last bucket: longer).
+    public var durationBounds: [Double]
+    /// Completed probes per duration bucket (not cumulative).
+    public var durationBuckets: [UInt64]
+    /// Sum of the durations, in seconds.
+    public var durationSum: Double
+
+    /// Creates figures.
+    public init(sent: UInt64, failed: UInt64, durationBounds: [Double], durationBuckets: [UInt64], durationSum: Double)
+    {
+        self.sent = sent
+        self.failed = failed
+        self.durationBounds = durationBounds
+        self.durationBuckets = durationBuckets
+        self.durationSum = durationSum
     }
 }

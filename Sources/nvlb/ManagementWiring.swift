@@ -46,6 +46,17 @@ struct LiveEngineBackend: ManagementBackend {
             let name = "\(target.key.vsid)/\(target.key.ca)"
             let up = health.state == .up && figures.backendUp[target.key.loadBalancer]?[name] != false
             figures.backendUp[target.key.loadBalancer, default: [:]][name] = up
+            // A DIP probed by several rules' probes: their figures add up.
+            var probe =
+                figures.probes[target.key.loadBalancer]?[name]
+                ?? ProbeFigures(
+                    sent: 0, failed: 0, durationBounds: DIPHealth.durationBounds,
+                    durationBuckets: Array(repeating: 0, count: DIPHealth.durationBounds.count + 1), durationSum: 0)
+            probe.sent += health.sent
+            probe.failed += health.failed
+            for (index, count) in health.durationBuckets.enumerated() { probe.durationBuckets[index] += count }
+            probe.durationSum += health.durationSum
+            figures.probes[target.key.loadBalancer, default: [:]][name] = probe
         }
         figures.vipTraffic = counters.vips.sorted { $0.key < $1.key }.flatMap { lb, vips in
             vips.sorted { $0.key < $1.key }.flatMap { vip, c in

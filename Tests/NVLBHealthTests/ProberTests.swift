@@ -60,6 +60,25 @@ import Testing
             ])
     }
 
+    @Test func probeDurationsAreObservedPerBucket() {
+        let clock = FakeClock()
+        let prober = Self.prober([Fixture.target()], clock: clock)
+        // Answered 3 ms after the SYN: the 5 ms bucket.
+        clock.nanoseconds = prober.nextEvent
+        _ = prober.step()
+        clock.advance(seconds: 0.003)
+        prober.io.inbound.append(Fixture.answer(to: prober.io.sent.last!, flags: [.syn, .ack]))
+        _ = prober.step()
+        // No answer: the whole 2 s timeout, the 2.5 s bucket.
+        _ = Self.probeOnce(prober, clock, answer: nil)
+        let health = prober.statuses[0].health
+        var expected = [UInt64](repeating: 0, count: DIPHealth.durationBounds.count + 1)
+        expected[DIPHealth.durationBounds.firstIndex(of: 0.005)!] = 1
+        expected[DIPHealth.durationBounds.firstIndex(of: 2.5)!] = 1
+        #expect(health.durationBuckets == expected)
+        #expect(abs(health.durationSum - 2.003) < 1e-9)
+    }
+
     @Test func tcpProbeResetsTheConnectionAfterSynAck() throws {
         let clock = FakeClock()
         let prober = Self.prober([Fixture.target()], clock: clock)

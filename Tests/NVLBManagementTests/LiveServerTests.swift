@@ -205,6 +205,16 @@ struct LiveServerTests {
             $0.workers = [WorkerFigures(flows: 7, capacity: 1024), WorkerFigures(flows: 8, capacity: 1024)]
             $0.backendPackets = ["blue-web": ["5001/10.1.6.20": 41]]
             $0.backendUp = ["red-web": ["6001/10.1.6.22": false]]
+            var buckets = [UInt64](repeating: 0, count: 4)
+            buckets[0] = 5  // ≤ 5 ms
+            buckets[3] = 2  // longer than 2 s: timeouts
+            $0.probes = [
+                "red-web": [
+                    "6001/10.1.6.22": ProbeFigures(
+                        sent: 9, failed: 4, durationBounds: [0.005, 0.5, 2], durationBuckets: buckets,
+                        durationSum: 4.02)
+                ]
+            ]
             $0.vipTraffic = [
                 VIPTraffic(loadBalancer: "blue-web", vip: "131.107.10.10", direction: "in", packets: 50, bytes: 5000),
                 VIPTraffic(loadBalancer: "blue-web", vip: "131.107.10.10", direction: "out", packets: 40, bytes: 8000),
@@ -239,6 +249,7 @@ struct LiveServerTests {
                 "nvlb_handoffs": "counter", "nvlb_policy_generation": "gauge",
                 "nvlb_policy_publish_seconds": "histogram",
                 "nvlb_probe_duration_seconds": "histogram", "nvlb_bgp_peer_up": "gauge", "nvlb_vip_announced": "gauge",
+                "nvlb_probes": "counter", "nvlb_probe_failures": "counter",
             ]
             for (name, type) in expected {
                 #expect(families[name]?["type"] as? String == type, "\(name)")
@@ -267,6 +278,17 @@ struct LiveServerTests {
             #expect(value("nvlb_flow_table_capacity", ["worker": "0"]) == 1024)
             #expect(value("nvlb_handoffs", [:]) == 11)
             #expect(value("nvlb_policy_generation", [:]) == 2)
+            let dip = ["lb": "red-web", "backend": "6001/10.1.6.22"]
+            #expect(value("nvlb_probes", dip) == 9)
+            #expect(value("nvlb_probe_failures", dip) == 4)
+            let probe = samples("nvlb_probe_duration_seconds")
+            func bucket(_ le: String) -> Double? {
+                probe.first { $0.0 == "nvlb_probe_duration_seconds_bucket" && $0.1 == dip.merging(["le": le]) { $1 } }?
+                    .2
+            }
+            #expect(bucket("0.005") == 5 && bucket("0.5") == 5 && bucket("2") == 5 && bucket("+Inf") == 7)
+            #expect(probe.first { $0.0 == "nvlb_probe_duration_seconds_count" }?.2 == 7)
+            #expect(probe.first { $0.0 == "nvlb_probe_duration_seconds_sum" }?.2 == 4.02)
             let publish = samples("nvlb_policy_publish_seconds")
             #expect(publish.first { $0.0 == "nvlb_policy_publish_seconds_count" }?.2 == 1)
             #expect(publish.first { $0.0 == "nvlb_policy_publish_seconds_bucket" && $0.1["le"] == "+Inf" }?.2 == 1)

@@ -72,6 +72,30 @@ enum MetricsExporter {
 
         // Filled by the health probes and BGP when they run; the families are always present.
         out.family("nvlb_probe_duration_seconds", "histogram", "Duration of health probes per DIP.")
+        let probed = figures.probes.sorted { $0.key < $1.key }.flatMap { lb, dips in
+            dips.sorted { $0.key < $1.key }.map { (lb: lb, backend: $0.key, probe: $0.value) }
+        }
+        for (lb, backend, probe) in probed {
+            var cumulative: UInt64 = 0
+            for (index, count) in probe.durationBuckets.enumerated() {
+                cumulative += count
+                let bound =
+                    index < probe.durationBounds.count ? PrometheusText.format(probe.durationBounds[index]) : "+Inf"
+                out.sample(
+                    "nvlb_probe_duration_seconds_bucket", [("lb", lb), ("backend", backend), ("le", bound)],
+                    Double(cumulative))
+            }
+            out.sample("nvlb_probe_duration_seconds_sum", ["lb": lb, "backend": backend], probe.durationSum)
+            out.sample("nvlb_probe_duration_seconds_count", ["lb": lb, "backend": backend], cumulative)
+        }
+        out.family("nvlb_probes_total", "counter", "Health probes sent to the DIP.")
+        for (lb, backend, probe) in probed {
+            out.sample("nvlb_probes_total", ["lb": lb, "backend": backend], probe.sent)
+        }
+        out.family("nvlb_probe_failures_total", "counter", "Health probes of the DIP that failed.")
+        for (lb, backend, probe) in probed {
+            out.sample("nvlb_probe_failures_total", ["lb": lb, "backend": backend], probe.failed)
+        }
         out.family("nvlb_bgp_peer_up", "gauge", "1 while the BGP session with the peer is established.")
         for (peer, up) in figures.bgpPeers.sorted(by: { $0.key < $1.key }) {
             out.sample("nvlb_bgp_peer_up", ["peer": peer], up ? 1.0 : 0.0)
