@@ -51,32 +51,9 @@ PYTHON=$(command -v /usr/bin/python3 || command -v python3 || true)
 [ -n "$PYTHON" ] || die "needs python3"
 [ -x "$BIN/nvlb-hvhost" ] && [ -x "$BIN/nvlb" ] || die "no $BIN/nvlb or nvlb-hvhost: run 'swift build' first"
 
-"$LAB_DIR/down.sh" --prefix "$PREFIX" --run-dir "$RUN_DIR" --quiet
-mkdir -p "$RUN_DIR"
-
-teardown_on_failure() {
-    local status=$?
-    if [ $status -ne 0 ]; then
-        echo "lab/scaleout-up.sh: failed (status $status); logs were in $RUN_DIR; tearing down" >&2
-        for log in "$RUN_DIR"/*.log; do [ -f "$log" ] && { echo "--- $log" >&2; tail -n 20 "$log" >&2; }; done
-        "$LAB_DIR/down.sh" --prefix "$PREFIX" --run-dir "$RUN_DIR" --quiet || true
-    fi
-}
-trap teardown_on_failure EXIT
-trap 'exit 130' INT TERM
-
-ns() { echo "$PREFIX$1"; }
-in_ns() { local name=$1; shift; ip netns exec "$(ns "$name")" "$@"; }
-make_ns() {
-    ip netns add "$(ns "$1")"
-    in_ns "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-    ip -n "$(ns "$1")" link set lo up
-}
-start_in_ns() {
-    local name=$1 log=$2; shift 2
-    setsid ip netns exec "$(ns "$name")" timeout -k 5 "$LIFETIME" "$@" </dev/null >"$RUN_DIR/$log.log" 2>&1 &
-    echo $! >"$RUN_DIR/$log.pid"
-}
+SCRIPT=lab/scaleout-up.sh
+# shellcheck source=lab/lib.sh
+. "$LAB_DIR/lib.sh"
 # Receivers of user-space NVGRE (nvlb, the hosts) get whole frames with complete checksums.
 
 NAMESPACES=(pa router lb1 lb2 client hv1 hv2 blue-vm1 blue-vm2)
