@@ -81,9 +81,14 @@ def outer(binary, out):
         replay = subprocess.Popen(
             ["ip", "netns", "exec", namespace, "tcpreplay", "-q", "-i", "pa1", "--pps", "400", "--loop", "0",
              str(capture)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Flows nvlb has not seen yet, replayed once after the drain: none may reach the DIP.
+        fresh = work / "fresh.pcap"
+        subprocess.run([binary, "gen", "--config", str(config_path), "--output", str(fresh), "--flows", "400",
+                        "--seed", "99"], check=True, timeout=60, stdout=subprocess.DEVNULL)
         inner = subprocess.run(
             ["ip", "netns", "exec", namespace, sys.executable, __file__, "--inner", str(config_path), out],
-            timeout=240)
+            timeout=240, env={**os.environ, "NVLB_CONSOLE_REPLAY_PID": str(replay.pid),
+                              "NVLB_CONSOLE_FRESH": str(fresh)})
         if inner.returncode != 0:
             print("nvlb log:\n" + log_path.read_text()[-4000:])
         return inner.returncode
@@ -300,6 +305,29 @@ def inner(config_path, out):
             By.CSS_SELECTOR, 'article[data-lb="blue-web"] [aria-label="Drain 5001/10.1.6.21"]'
         ).get_attribute("aria-pressed") == "true")
         check(True, "the DIP row shows it drained")
+
+        # Traffic avoids it: the looping replay stops (its flows keep their DIPs, as a drain
+        # lets existing flows finish), then new flows of every VIP — blue-web's UDP rule has no
+        # probe, so only the weight keeps them off — reach the other DIP and never this one.
+        def blue_web_packets():
+            status = json.loads(request("GET", "/v1/status", SECRET)[2])
+            lb = next(l for l in status["load_balancers"] if l["name"] == "blue-web")
+            return {b["backend"]: b["packets"] for b in lb["backends"]}
+        os.kill(int(os.environ["NVLB_CONSOLE_REPLAY_PID"]), signal.SIGKILL)
+        time.sleep(1.5)  # the workers copy their counters out twice a second
+        before = blue_web_packets()
+        subprocess.run(["tcpreplay", "-q", "-i", "pa1", "--pps", "1000", os.environ["NVLB_CONSOLE_FRESH"]],
+                       check=True, timeout=60, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        after = blue_web_packets()
+        while after["5001/10.1.6.20"] == before["5001/10.1.6.20"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+            after = blue_web_packets()
+        time.sleep(1.5)
+        after = blue_web_packets()
+        check(after["5001/10.1.6.20"] > before["5001/10.1.6.20"] and
+              after["5001/10.1.6.21"] == before["5001/10.1.6.21"],
+              f"new flows avoid the drained DIP: {before} -> {after}")
 
         # An invalid weight: the API's own message appears at the field.
         expected = json.loads(request("PATCH", "/v1/load-balancers/blue-web/backends/5001/10.1.6.20", SECRET,
