@@ -10,13 +10,14 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [.package(name: "nvlb", path: "..")],
     targets: [
+        .target(name: "FuzzSupport"),
         .executableTarget(
             name: "FuzzPipeline",
-            dependencies: [.product(name: "NVLBTestSupport", package: "nvlb")],
+            dependencies: ["FuzzSupport", .product(name: "NVLBTestSupport", package: "nvlb")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         .executableTarget(
             name: "FuzzConfiguration",
-            dependencies: [.product(name: "NVLBTestSupport", package: "nvlb")],
+            dependencies: ["FuzzSupport", .product(name: "NVLBTestSupport", package: "nvlb")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]
 )

@@ -1,36 +1,14 @@
+import FuzzSupport
 import NVLBTestSupport
 
-/// libFuzzer's entry point: any bytes through the configuration harness. A broken invariant
-/// aborts, which libFuzzer reports as a crash and saves the input. libFuzzer's own `main`
-/// (linked by `-sanitize=fuzzer`) parses its flags and corpus folders (`make fuzz`).
+/// libFuzzer's input callback: any bytes as a configuration file.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzConfiguration(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    do {
-        try ConfigurationFuzzHarness.run(UnsafeRawBufferPointer(start: data, count: size))
-    } catch {
-        fatalError("configuration invariant broken: \(error)")
-    }
-    return 0
+public func fuzzConfiguration(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    fuzzOne(data, size, harness: "configuration") { try ConfigurationFuzzHarness.run($0) }
 }
 
-/// The package manager links an executable's entry point under this name; libFuzzer's flags
-/// and corpus folders are handed to its driver with the harness above.
+/// The executable's entry point (as the package manager names it).
 @_cdecl("FuzzConfiguration_main")
-func fuzzConfigurationMain(
-    _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
-) -> CInt {
-    var count = argc
-    var arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments) { data, size in
-        guard let data else { return 0 }
-        return fuzzConfiguration(data, size)
-    }
+func fuzzConfigurationMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runLibFuzzer(argc, argv, fuzzConfiguration)
 }
-
-/// libFuzzer's driver (compiler-rt, linked by `-sanitize=fuzzer`).
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
