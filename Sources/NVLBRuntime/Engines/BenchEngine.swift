@@ -84,7 +84,7 @@ public enum Bench {
         let capacity = tableSize
         let placement = WorkerPlacement.plan(workers: .count(workers), interface: nil)
         log(placement.description)
-        let figures = Mutex([WorkerFigures](repeating: WorkerFigures(), count: workers))
+        let figures = WorkerResults(count: workers, initial: WorkerFigures())
         let barrier = Barrier(parties: workers)
         let copySeconds = max(0.5, options.seconds / 4)
         let records = traffic.records.map { UInt(bitPattern: $0) }
@@ -99,11 +99,11 @@ public enum Bench {
                         frames: UnsafeMutableRawPointer(bitPattern: records[index])!, lengths: lengths[index],
                         node: slot.node, capacity: capacity, snapshot: snapshot, seconds: options.seconds,
                         copySeconds: copySeconds, barrier: barrier)
-                    figures.withLock { $0[index] = result }
+                    figures.store(result, worker: index)
                 })
         }
         for thread in threads { thread.join() }
-        let all = figures.withLock { $0 }
+        let all = figures.collected()
         let perWorkerMpps = all.map { $0.seconds > 0 ? Double($0.packets) / $0.seconds / 1e6 : 0 }
         let mpps = perWorkerMpps.reduce(0, +)
         let copyMpps = all.map { $0.copySeconds > 0 ? Double($0.copyPackets) / $0.copySeconds / 1e6 : 0 }.reduce(0, +)

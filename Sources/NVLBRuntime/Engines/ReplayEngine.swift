@@ -52,7 +52,7 @@ public enum Replay {
         let quiescence = QuiescentState(workerCount: workers)
         let publisher = SnapshotPublisher(initial: snapshot, quiescentState: quiescence)
         let stop = StopFlag()
-        let results = Mutex<[CounterSnapshot]>([])
+        let results = WorkerResults(count: workers, initial: CounterSnapshot())
         let placement = WorkerPlacement.plan(workers: .count(workers), interface: nil)
         let capacity = options.flowCapacity ?? snapshot.configuration.balancer.flowTableCapacity
 
@@ -170,14 +170,14 @@ public enum Replay {
         publisher.synchronize(timeout: .seconds(5))
         try writer.close()
         let elapsed = Double(nvlb_monotonic_nanoseconds() &- started) / 1e9
-        let merged = results.withLock { $0.reduce(readerCounters, +) }
+        let merged = results.collected().reduce(readerCounters, +)
         return ReplayStatistics(counters: merged, snapshot: snapshot, workers: workers, seconds: elapsed)
     }
 
     static func workerBody(
         index: Int, workers: Int, node: Int32, capacity: Int, pool: PacketPool, rings: [WorkerRings],
         publisher: SnapshotPublisher<PolicySnapshot>, quiescence: QuiescentState, stop: StopFlag,
-        results: borrowing Mutex<[CounterSnapshot]>
+        results: WorkerResults<CounterSnapshot>
     ) {
         // Flow table memory on the worker's node, first touched by the worker itself.
         let memory: NUMABuffer
@@ -193,7 +193,7 @@ public enum Replay {
             io: io, batchSize: batchSize)
         worker.run(publisher: publisher, quiescence: quiescence, stop: stop.value)
         let counters = worker.dataplane.counters.snapshot()
-        results.withLock { $0.append(counters) }
+        results.store(counters, worker: index)
         // The worker (whose flow table lives in `memory`) goes before the memory.
         withExtendedLifetime(worker) {}
         _ = consume memory
