@@ -47,6 +47,8 @@ public final class LiveEngine: @unchecked Sendable {
         public var transmitted: UInt64 = 0
         public var transmitFailures: UInt64 = 0
         public var handoffOverflows: UInt64 = 0
+        /// Frames dropped because the owner's hand-off ring was full (docs/statistics.md).
+        public var handoffDrops: UInt64 = 0
         public var truncated: UInt64 = 0
         public var kernelDrops: UInt64 = 0
         /// Partial checksums the receive path completed, super-frames it segmented, and
@@ -160,6 +162,7 @@ public final class LiveEngine: @unchecked Sendable {
                 sum.transmitted += w.transmitted
                 sum.transmitFailures += w.transmitFailures
                 sum.handoffOverflows += w.handoffOverflows
+                sum.handoffDrops += w.handoffDrops
                 sum.truncated += w.truncated
                 sum.kernelDrops += w.kernelDrops
                 sum.checksumsCompleted += w.checksumsCompleted

@@ -6,6 +6,10 @@ import NVLBPolicy
 import NVLBWire
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A neighbour learned by one worker, for the others.
 @frozen
 public struct NeighborMessage: BitwiseCopyable, Sendable {
@@ -49,6 +53,7 @@ extension LiveEngine {
             started.wait()
             return
         }
+        if let warning = Self.raisePriority() { logger.warning("worker \(index): \(warning)") }
         started.wait()
         let memory = flowMemory.take()!
         var dataplane = DataplaneWorker(
@@ -88,12 +93,52 @@ extension LiveEngine {
         _ = consume memory
     }
 
+    /// The nice value of a worker thread (docs/operations.md "Overload").
+    static let workerNice: Int32 = -10
+
+    /// Gives the calling worker thread precedence over the kernel's deferred receive
+    /// processing (`ksoftirqd`, nice 0) on its CPU: when more frames arrive than the CPU can
+    /// forward, the kernel's share is what the worker leaves, so excess frames are dropped
+    /// where they arrive (the interface's receive backlog, free for nvlb) instead of after
+    /// the kernel did their receive work for a socket queue that overflows; the forwarded
+    /// rate stays at its peak instead of falling to the worker's half of a contended CPU.
+    /// The worker waits in `poll` when it has nothing to do, so the kernel still gets the
+    /// CPU whenever frames wait for it. Returns a warning when not permitted (no
+    /// `CAP_SYS_NICE`): the worker then runs at its inherited priority.
+    static func raisePriority() -> String? {
+        // Linux keeps the nice value per thread; `who` 0 is the calling thread.
+        guard setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, workerNice) == 0 else {
+            return "cannot raise priority to nice \(workerNice) (\(String(cString: strerror(errno)))): "
+                + "under overload the forwarded rate may fall below its peak (docs/operations.md \"Overload\")"
+        }
+        return nil
+    }
+
     /// Copies a worker's counters where ``counters()`` reads them.
     func report(worker index: Int, loop: WorkerLoop<LinkIO>) {
-        let snapshot = loop.dataplane.counters.snapshot()
+        var snapshot = loop.dataplane.counters.snapshot()
         let figures = loop.io.refreshCounters()
+        // Frames dropped at a full hand-off ring left the worker loop like hand-offs.
+        snapshot.handoffs &-= figures.handoffDrops
         latest.withLock { $0[index] = snapshot }
         extra.withLock { $0[index] = figures }
+    }
+
+    /// Hands a received frame of a flow another worker owns to that worker through
+    /// `ring` (docs/architecture.md "Steering and hand-offs"). Returns false only for a
+    /// frame longer than a ring cell: the receiving worker finishes it itself (Maglev picks
+    /// the same DIP), counted in `handoffOverflows`. A frame that finds the ring full is
+    /// dropped and counted in `handoffDrops` (true): the owner is that far behind, so the
+    /// frame would wait past any use, and finishing it here would give its flow a second
+    /// entry, in this worker's table (one flow, one entry, in its owner's table).
+    @inline(__always)
+    static func handOff(_ packet: Packet, to ring: FrameHandoff, counters: inout WorkerIOCounters) -> Bool {
+        guard packet.length <= ring.cellSize &- Packet.headroom else {
+            counters.handoffOverflows &+= 1
+            return false
+        }
+        if !ring.send(packet.bytes, length: packet.length) { counters.handoffDrops &+= 1 }
+        return true
     }
 
     /// One interface as a worker sees it: its capture and its transmitter.
@@ -192,13 +237,13 @@ extension LiveEngine {
             return n
         }
 
-        /// Copies the frame to the owner's ring; a frame too long for a cell, or one that
-        /// finds the ring full, stays here (Maglev picks the same DIP) and is counted.
+        /// Copies the frame to the owner's ring (``LiveEngine/handOff(_:to:counters:)``).
+        /// True when the frame left this worker, handed over or dropped because the
+        /// owner's ring is full (the loop counts both as `handoffs`; ``report(worker:loop:)``
+        /// takes the drops back out).
         @inline(__always)
         func handOff(_ packet: Packet, token: NoToken, to owner: Int) -> Bool {
-            if handoffs[owner][index].send(packet.bytes, length: packet.length) { return true }
-            counters.handoffOverflows &+= 1
-            return false
+            LiveEngine.handOff(packet, to: handoffs[owner][index], counters: &counters)
         }
 
         /// Learns from every ARP frame on the underlay and tells the other workers (ARP
