@@ -67,25 +67,38 @@ struct AddressAssignmentTests {
     @Test("three rounds a second apart at start, none for a republication, three again after a PA change")
     func announcerSchedule() {
         var announcer = AddressAnnouncer()
-        let first = PolicySnapshot(configuration: TestPolicies.goldenExample())
-        #expect(announcer.adopt(first, now: 10_000))
-        #expect(announcer.due(now: 10_000)?.first?.address == Actors.lbPA)
-        #expect(announcer.due(now: 10_500) == nil)
-        #expect(announcer.due(now: 11_000) != nil)
+        // Each step: (adopted a new set, or the round sent) as the worker sees them.
+        func adopt(_ configuration: PolicyConfiguration, _ now: UInt64) -> Bool {
+            announcer.adopt(PolicySnapshot(configuration: configuration), now: now)
+        }
+        func due(_ now: UInt64) -> [GratuitousARP.Announcement]? { announcer.due(now: now) }
+
+        let started = adopt(TestPolicies.goldenExample(), 10_000)
+        #expect(started)
+        let first = due(10_000)
+        #expect(first?.first?.address == Actors.lbPA)
+        let early = due(10_500)
+        #expect(early == nil)
+        let second = due(11_000)
+        #expect(second != nil)
         // A new generation with the same addresses (a weight change, a probe result).
-        #expect(!announcer.adopt(PolicySnapshot(configuration: TestPolicies.goldenExample()), now: 11_500))
-        #expect(announcer.due(now: 12_000) != nil)
-        #expect(announcer.due(now: 13_000) == nil, "three rounds only")
+        let republished = adopt(TestPolicies.goldenExample(), 11_500)
+        #expect(!republished)
+        let third = due(12_000)
+        #expect(third != nil)
+        let fourth = due(13_000)
+        #expect(fourth == nil, "three rounds only")
         let perRound = UInt64(announcer.current.count)
+        #expect(perRound == 3)
         #expect(announcer.sent == 3 * perRound)
 
-        #expect(announcer.adopt(PolicySnapshot(configuration: Self.moved()), now: 20_000))
-        let round = announcer.due(now: 20_000)
+        let changed = adopt(Self.moved(), 20_000)
+        #expect(changed)
+        let round = due(20_000)
         #expect(round?.first == .init(port: .underlay, address: Self.newPA, mac: Self.newMAC))
         #expect(round?.contains { $0.address == Actors.lbPA } == false)
-        #expect(announcer.due(now: 21_000) != nil)
-        #expect(announcer.due(now: 22_000) != nil)
-        #expect(announcer.due(now: 23_000) == nil)
+        let rest = [due(21_000), due(22_000), due(23_000)]
+        #expect(rest.map { $0 != nil } == [true, true, false])
         #expect(announcer.sent == 6 * perRound)
     }
 
@@ -152,10 +165,12 @@ struct AddressAssignmentTests {
         let harness = Harness(TestPolicies.example(), flowCapacity: 1024)
         for port in 0..<10 { _ = harness.run(Actors.external(sport: UInt16(31_000 + port), flags: .syn)) }
         var census = FlowCensus(period: 1_000)
-        #expect(!census.advance(harness.worker.flows, now: 1000, clock: 5_000))
-        #expect(!census.advance(harness.worker.flows, now: 1000, clock: 5_500))
+        let first = census.advance(harness.worker.flows, now: 1000, clock: 5_000)
+        let half = census.advance(harness.worker.flows, now: 1000, clock: 5_500)
+        #expect(!first && !half)
         #expect(census.total == nil, "half the table swept")
-        #expect(census.advance(harness.worker.flows, now: 1000, clock: 6_000))
+        let whole = census.advance(harness.worker.flows, now: 1000, clock: 6_000)
+        #expect(whole)
         #expect(census.total == 10)
         #expect(census.sweeps == 1)
     }
