@@ -65,6 +65,7 @@ struct AddressChangeTests {
             of: "management:",
             with: """
                 bgp:
+                  speaker: exabgp
                   local_as: 65010
                   router_id: 192.168.7.2
                   local_address: 192.168.7.2
