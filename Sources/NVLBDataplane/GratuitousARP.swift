@@ -43,9 +43,13 @@ public enum GratuitousARP {
     public static func announcements(for snapshot: PolicySnapshot) -> [Announcement] {
         let underlayMAC = MACAddress(rawValue: snapshot.underlayMAC)
         if snapshot.bgpNextHop != 0 {
-            return [Announcement(port: .underlay, address: IPv4Address(rawValue: snapshot.bgpNextHop), mac: underlayMAC)]
+            return [
+                Announcement(port: .underlay, address: IPv4Address(rawValue: snapshot.bgpNextHop), mac: underlayMAC)
+            ]
         }
-        var list = [Announcement(port: .underlay, address: IPv4Address(rawValue: snapshot.underlayAddress), mac: underlayMAC)]
+        var list = [
+            Announcement(port: .underlay, address: IPv4Address(rawValue: snapshot.underlayAddress), mac: underlayMAC)
+        ]
         guard snapshot.hasExternal else { return list }
         let externalMAC = MACAddress(rawValue: snapshot.externalMAC)
         var vips: Set<UInt32> = []

@@ -29,7 +29,10 @@ import Testing
         // The same next hop again: nothing.
         #expect(s.handle(.nextHop(Self.newHop), now: 2) == [])
         // Later changes use it.
-        #expect(Self.commands(s.handle(.wanted([Self.pa]), now: 3)) == ["withdraw route 131.107.10.10/32 next-hop 192.168.6.12"])
+        #expect(
+            Self.commands(s.handle(.wanted([Self.pa]), now: 3)) == [
+                "withdraw route 131.107.10.10/32 next-hop 192.168.6.12"
+            ])
     }
 
     @Test func aStoppedSpeakerStartsWithTheNewNextHopAndADrainSendsNothing() {
@@ -37,7 +40,9 @@ import Testing
         _ = s.handle(.wanted([Self.vip]), now: 0)
         #expect(Self.commands(s.handle(.nextHop(Self.newHop), now: 0)) == [])
         #expect(
-            Self.commands(s.handle(.speakerStarted, now: 0.1)) == ["announce route 131.107.10.10/32 next-hop 192.168.6.12"])
+            Self.commands(s.handle(.speakerStarted, now: 0.1)) == [
+                "announce route 131.107.10.10/32 next-hop 192.168.6.12"
+            ])
         _ = s.handle(.drain, now: 1)
         #expect(Self.commands(s.handle(.nextHop(Self.oldHop), now: 1.5)) == [])
     }
