@@ -74,9 +74,10 @@ lint:
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Benchmarks/Benchmarks Fuzz/Sources Package.swift
 
-# The concurrency suites again under ThreadSanitizer (own build folder).
+# The concurrency suites again under ThreadSanitizer (own build folder): the runtime's, and
+# the management change path under traffic (1,000 API changes, two workers).
 test-tsan:
-	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter NVLBRuntimeTests
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter 'NVLBRuntimeTests|NVLBManagementTests.ConcurrencyTests'
 
 bench: release
 	$(RELEASE_BIN) bench --config Config/bench.yaml --flows 1000000

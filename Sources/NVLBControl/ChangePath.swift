@@ -132,6 +132,10 @@ public final class ConfigurationStore: Sendable {
                 // Positions refer to text the client never saw: key paths only.
                 throw .invalid(error.diagnostics.map { ChangeProblem(path: $0.path, message: $0.message) })
             }
+            // Interfaces, workers and the BGP sessions are set up at start (docs/management.md
+            // "What changes without a restart"): the API cannot change them.
+            let restartOnly = RestartOnlyKeys.changes(from: state.configuration, to: configuration)
+            if !restartOnly.isEmpty { throw .invalid(restartOnly) }
             // Checked after the change is known to be valid: 412 means only "a valid change,
             // made against a version that is no longer current" (404, 409 and 422 come first).
             if let ifMatch, !Self.matches(ifMatch, state.etag) {

@@ -65,6 +65,11 @@ public struct RuntimeFigures: Sendable, Equatable {
     public var workers: [WorkerFigures] = []
     /// Packets forwarded to each DIP: load balancer → `VSID/CA` → packets.
     public var backendPackets: [String: [String: UInt64]] = [:]
+    /// Live flows to each DIP (`VSID/CA`, over every load balancer that has it), when the
+    /// runtime counts them.
+    public var dipFlows: [String: UInt64]? = nil
+    /// Gratuitous ARP frames sent (docs/packets.md "ARP and next hops").
+    public var gratuitousARPs: UInt64 = 0
     /// Per-VIP traffic, when the runtime counts it.
     public var vipTraffic: [VIPTraffic] = []
     /// Health of each DIP (load balancer → `VSID/CA` → up); a DIP absent here is up
@@ -86,7 +91,8 @@ public struct RuntimeFigures: Sendable, Equatable {
             && lhs.drops.map(\.count) == rhs.drops.map(\.count) && lhs.handoffs == rhs.handoffs
             && lhs.workers == rhs.workers && lhs.backendPackets == rhs.backendPackets
             && lhs.vipTraffic == rhs.vipTraffic && lhs.backendUp == rhs.backendUp && lhs.bgpPeers == rhs.bgpPeers
-            && lhs.vipAnnounced == rhs.vipAnnounced && lhs.probes == rhs.probes
+            && lhs.vipAnnounced == rhs.vipAnnounced && lhs.probes == rhs.probes && lhs.dipFlows == rhs.dipFlows
+            && lhs.gratuitousARPs == rhs.gratuitousARPs
     }
 }
 

@@ -28,6 +28,7 @@ public protocol MonotonicClock: Sendable {
 public final class BGPService: @unchecked Sendable {
     private struct Mailbox {
         var wanted: [IPv4Address]?
+        var nextHop: IPv4Address?
         var drain = false
         var stopped = false
     }
@@ -52,6 +53,11 @@ public final class BGPService: @unchecked Sendable {
         mailbox.withLock { $0.wanted = prefixes }
     }
 
+    /// Announce with `nextHop` from now on, the routes announced already included (any thread).
+    public func use(nextHop: IPv4Address) {
+        mailbox.withLock { $0.nextHop = nextHop }
+    }
+
     /// Withdraw everything and stop after the drain time (any thread).
     public func drain() {
         mailbox.withLock { $0.drain = true }
@@ -67,10 +73,15 @@ public final class BGPService: @unchecked Sendable {
     /// most `maximumWait` seconds for the speaker. Returns false once stopped.
     @discardableResult
     public func step(maximumWait: Double = 0.2) -> Bool {
-        let (wanted, drain) = mailbox.withLock { box -> ([IPv4Address]?, Bool) in
-            defer { box.wanted = nil }
-            return (box.wanted, box.drain)
+        let (wanted, nextHop, drain) = mailbox.withLock { box -> ([IPv4Address]?, IPv4Address?, Bool) in
+            defer {
+                box.wanted = nil
+                box.nextHop = nil
+            }
+            return (box.wanted, box.nextHop, box.drain)
         }
+        // The next hop first: routes wanted in the same turn go out with the new one.
+        if let nextHop { perform(supervisor.handle(.nextHop(nextHop), now: clock.now())) }
         if let wanted { perform(supervisor.handle(.wanted(wanted), now: clock.now())) }
         if drain { perform(supervisor.handle(.drain, now: clock.now())) }
         perform(supervisor.handle(.tick, now: clock.now()))

@@ -24,6 +24,10 @@ public struct BGPSupervisor: Sendable {
         case drain
         /// Time passed (monotonic seconds).
         case tick
+        /// `bgp.next_hop` changed (management API or SIGHUP): every route is announced again
+        /// with it, which replaces the route at the peers (one UPDATE per prefix, no withdrawal
+        /// in between, so the routers never lose the VIP).
+        case nextHop(IPv4Address)
     }
 
     /// An output, for ``BGPService`` to perform in order.
@@ -43,7 +47,8 @@ public struct BGPSupervisor: Sendable {
         case idle, connected, up, down
     }
 
-    public let nextHop: IPv4Address
+    /// The next hop of every announcement (`bgp.next_hop`).
+    public private(set) var nextHop: IPv4Address
     public let drainSeconds: Double
     /// Seconds between a speaker's exit and its restart (doubling up to `maximumBackoff`).
     public let initialBackoff: Double
@@ -129,6 +134,17 @@ public struct BGPSupervisor: Sendable {
             }
         case .tick:
             break
+        case .nextHop(let new):
+            guard new != nextHop else { break }
+            actions.append(.log("bgp: next hop \(nextHop) → \(new); announcing \(announced.count) prefixes again"))
+            nextHop = new
+            // Withdrawn routes (draining) stay withdrawn; a stopped speaker announces with the
+            // new next hop when it starts.
+            if drainingSince == nil && speakerRunning {
+                for prefix in announced.sorted(by: { $0.rawValue < $1.rawValue }) {
+                    actions.append(.command(announce(prefix)))
+                }
+            }
         }
         if let since = drainingSince, !stopped, now >= since + drainSeconds {
             stopped = true

@@ -7,6 +7,7 @@ import NVLBHealth
 import NVLBManagement
 import NVLBPolicy
 import NVLBRuntime
+import NVLBWire
 import ServiceLifecycle
 
 /// The live engine as the management server's `ManagementBackend`: publication is the
@@ -22,13 +23,28 @@ struct LiveEngineBackend: ManagementBackend {
     /// Publishes through the engine (with the current probe results) and gives the prober
     /// the new policy's targets: every change path (SIGHUP, API) reaches both.
     func publish(_ configuration: PolicyConfiguration) {
+        let start = ContinuousClock.now
         engine.reload(configuration)
+        // The change is in effect once every worker is on the new generation: the reply (and
+        // `nvlb_policy_publish_seconds`) waits for that (docs/management.md "One change path").
+        let swapped = ContinuousClock.now
+        if let waited = engine.awaitPropagation() {
+            logger.debug(
+                "published: snapshot built and swapped in \(Self.microseconds(swapped - start)) µs, every worker on it \(Double(waited) / 1000) µs later"
+            )
+        } else {
+            logger.warning("published: a worker has not passed a quiescent point within 100 ms")
+        }
         let targets = HealthWiring.targets(configuration)
         if let prober {
             prober.update(targets: targets)
         } else if !targets.isEmpty {
             logger.warning("probes added to a running nvlb start at restart")
         }
+    }
+
+    static func microseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
     }
 
     func figures() -> RuntimeFigures {
@@ -70,7 +86,20 @@ struct LiveEngineBackend: ManagementBackend {
             (figures.bgpPeers, figures.vipAnnounced) = bgp.figures
         }
         let capacity = UInt64(engine.configuration.balancer.flowTableCapacity)
-        figures.workers = engine.placement.slots.map { _ in WorkerFigures(flows: nil, capacity: capacity) }
+        let workers = engine.workerCounters()
+        figures.workers = workers.map { WorkerFigures(flows: $0.flows, capacity: capacity) }
+        figures.gratuitousARPs = workers.reduce(0) { $0 + $1.gratuitousARPs }
+        // Per DIP once every worker has counted its table.
+        if !workers.isEmpty, workers.allSatisfy({ $0.flows != nil }) {
+            var dips: [String: UInt64] = [:]
+            for worker in workers {
+                for (key, flows) in worker.dipFlows {
+                    let name = "\(key >> 32)/\(IPv4Address(rawValue: UInt32(truncatingIfNeeded: key)))"
+                    dips[name, default: 0] += flows
+                }
+            }
+            figures.dipFlows = dips
+        }
         return figures
     }
 }

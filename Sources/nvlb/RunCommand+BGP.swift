@@ -36,8 +36,15 @@ final class BGPRunner: @unchecked Sendable {
         // started it, so that thread must live as long as the speaker.
         let thread = Thread {
             var last: [UInt32]?
+            var nextHop = bgp.nextHop
             while true {
-                let prefixes = AnnouncedRoutes.prefixes(engine.currentConfiguration, health: engine.currentHealth)
+                let configuration = engine.currentConfiguration
+                // `bgp.next_hop` changes without a restart (docs/management.md).
+                if let hop = configuration.bgp?.nextHop, hop != nextHop {
+                    runner.service.use(nextHop: hop)
+                    nextHop = hop
+                }
+                let prefixes = AnnouncedRoutes.prefixes(configuration, health: engine.currentHealth)
                 let key = prefixes.map(\.rawValue)
                 if key != last {
                     runner.service.want(prefixes)

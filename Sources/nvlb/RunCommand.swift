@@ -123,14 +123,10 @@ struct LiveService: Service {
 
     func reload() {
         do {
-            let running = store.current.configuration
             let configuration = try store.reloadFile().configuration
-            if configuration.underlay.interface != running.underlay.interface
-                || configuration.external?.interface != running.external?.interface
-                || configuration.balancer.flowTableCapacity != running.balancer.flowTableCapacity
-                || configuration.balancer.workers != running.balancer.workers
-            {
-                logger.warning("reload: interfaces, workers and flow_table_capacity take effect only at restart")
+            // Measured against what the engine started with: still waiting until a restart.
+            for problem in RestartOnlyKeys.changes(from: engine.configuration, to: configuration) {
+                logger.warning("reload: \(problem.path): \(problem.message)")
             }
             logger.info("reloaded \(path): \(String(ConfigurationSummary.render(configuration).prefix { $0 != "\n" }))")
         } catch {

@@ -46,20 +46,30 @@ enum MetricsExporter {
             out.sample("nvlb_backend_weight", ["lb": lb, "backend": backend], Double(weight))
         }
 
-        out.family("nvlb_flows", "gauge", "Flows in each worker's flow table.")
+        out.family("nvlb_flows", "gauge", "Live flows in each worker's flow table.")
         for (index, worker) in figures.workers.enumerated() {
             if let flows = worker.flows { out.sample("nvlb_flows", ["worker": String(index)], flows) }
+        }
+        out.family("nvlb_backend_flows", "gauge", "Live flows to the DIP, over every worker (backend = VSID/CA).")
+        if let dipFlows = figures.dipFlows {
+            for (lb, backend, _) in backends(configuration) {
+                out.sample("nvlb_backend_flows", ["lb": lb, "backend": backend], dipFlows[backend] ?? 0)
+            }
         }
         out.family("nvlb_flow_table_capacity", "gauge", "Entries each worker's flow table can hold.")
         for (index, worker) in figures.workers.enumerated() {
             out.sample("nvlb_flow_table_capacity", ["worker": String(index)], worker.capacity)
         }
+        out.family("nvlb_gratuitous_arp_total", "counter", "Gratuitous ARP frames sent for nvlb's own addresses.")
+        out.sample("nvlb_gratuitous_arp_total", [:], figures.gratuitousARPs)
         out.family("nvlb_handoffs_total", "counter", "Frames handed from the receiving worker to the flow's owner.")
         out.sample("nvlb_handoffs_total", [:], figures.handoffs)
         out.family("nvlb_policy_generation", "gauge", "Policies published since start (1 = the initial one).")
         out.sample("nvlb_policy_generation", [:], state.generation)
 
-        out.family("nvlb_policy_publish_seconds", "histogram", "Time to build and publish a policy snapshot.")
+        out.family(
+            "nvlb_policy_publish_seconds", "histogram",
+            "Time from an accepted change to every worker on the new policy (build, swap, quiescence).")
         var cumulative: UInt64 = 0
         for (index, count) in publishSeconds.values.buckets.enumerated() {
             cumulative += count

@@ -107,8 +107,11 @@ enum OpenAPIDocument {
                 The body is validated like a configuration file; errors carry the key path, the
                 message of `nvlb check` and the line and column in the body. With `If-Match`, the
                 change is refused with 412 unless the running configuration still has that ETag.
-                Interfaces, worker count and flow table capacity take effect at the next start;
-                everything else at once.
+                Everything takes effect at once — nvlb's own PA and MACs and `bgp.next_hop` included
+                (gratuitous ARP follows) — except the interfaces, `balancer.workers`,
+                `balancer.flow_table_capacity`, `bgp:` itself and its keys other than `next_hop`: a
+                change of one of those is refused with 422 at its key ("takes effect only at a restart
+                of nvlb"); change them in the file and restart.
               operationId: putConfig
               parameters:
                 - $ref: "#/components/parameters/IfMatch"

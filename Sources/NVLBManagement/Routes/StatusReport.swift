@@ -97,7 +97,8 @@ struct StatusReport: Encodable {
                     let up = figures.backendUp[lb.name]?[name] ?? true
                     return Backend(
                         backend: name, health: up ? "up" : "down", weight: backend.weight,
-                        packets: figures.backendPackets[lb.name]?[name] ?? 0, flows: nil)
+                        packets: figures.backendPackets[lb.name]?[name] ?? 0,
+                        flows: figures.dipFlows.map { $0[name] ?? 0 })
                 })
         }
         bgp =

@@ -56,6 +56,12 @@ public final class LiveEngine: @unchecked Sendable {
         public var checksumsCompleted: UInt64 = 0
         public var superframes: UInt64 = 0
         public var superframeDrops: UInt64 = 0
+        /// Gratuitous ARP frames sent (docs/packets.md "ARP and next hops").
+        public var gratuitousARPs: UInt64 = 0
+        /// Live flows in this worker's table and per DIP (`VSID << 32 | CA`), as of its last
+        /// complete census sweep (``FlowCensus``); nil before the first.
+        public var flows: UInt64?
+        public var dipFlows: [UInt64: UInt64] = [:]
     }
 
     /// Plans placement and checks that the interfaces can be captured (a clear error
@@ -168,10 +174,16 @@ public final class LiveEngine: @unchecked Sendable {
                 sum.checksumsCompleted += w.checksumsCompleted
                 sum.superframes += w.superframes
                 sum.superframeDrops += w.superframeDrops
+                sum.gratuitousARPs += w.gratuitousARPs
+                if let flows = w.flows { sum.flows = (sum.flows ?? 0) + flows }
+                sum.dipFlows.merge(w.dipFlows, uniquingKeysWith: +)
             }
         }
         return (dataplane, io)
     }
+
+    /// Each worker's I/O figures and flow census, as of its last copy (≤ 0.5 s old).
+    public func workerCounters() -> [WorkerIOCounters] { extra.withLock { $0 } }
 }
 
 /// A start-up or run-time failure of the live engine, with its reason.

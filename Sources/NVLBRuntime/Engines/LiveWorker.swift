@@ -71,7 +71,10 @@ extension LiveEngine {
         quiescence.online(worker: index)
         while !stopFlag.value.load(ordering: .acquiring) {
             io.beginPass(&loop.dataplane)
-            let moved = publisher.current()._withUnsafeGuaranteedRef { policy in loop.poll(policy) }
+            let moved = publisher.current()._withUnsafeGuaranteedRef { policy in
+                io.adopt(policy)
+                return loop.poll(policy)
+            }
             io.endPass(&loop.dataplane)
             quiescence.quiesce(worker: index)
 
@@ -170,9 +173,18 @@ extension LiveEngine {
         let rx: FrameBuffers
         let received: UnsafeMutablePointer<FrameHandoff.Descriptor>
         let requests: UnsafeMutableRawPointer
-        let ownAddress: UInt32
-        let ownMAC: UInt64
+        /// nvlb's PA and underlay MAC in the policy of the current pass (``adopt(_:)``).
+        var ownAddress: UInt32
+        var ownMAC: UInt64
         let logger: Logger
+        /// Gratuitous ARP (worker 0 only) and its frames, kept until the end-of-pass flush.
+        var announcer = AddressAnnouncer()
+        var announcementFrames = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+        var announcementCapacity = 1
+        /// Live flows, counted between passes (docs/metrics.md `nvlb_flows`).
+        var census = FlowCensus()
+        /// Monotonic clock of the current pass, in nanoseconds.
+        var clock: UInt64 = 0
         /// Flow clock of the current pass, in seconds.
         var now: UInt32 = 0
         var counters = WorkerIOCounters()
@@ -200,6 +212,7 @@ extension LiveEngine {
         deinit {
             received.deallocate()
             requests.deallocate()
+            announcementFrames.deallocate()
         }
 
         var receiveSources: Int { links.count }
@@ -306,6 +319,7 @@ extension LiveEngine {
         /// Start of a pass: the clocks, and what the other workers learned from ARP.
         func beginPass(_ dataplane: inout DataplaneWorker) {
             let nanoseconds = nvlb_monotonic_nanoseconds()
+            clock = nanoseconds
             now = UInt32(truncatingIfNeeded: nanoseconds / 1_000_000_000)
             dataplane.clockMilliseconds = nanoseconds / 1_000_000
             for source in 0..<workers where source != index {
@@ -319,8 +333,35 @@ extension LiveEngine {
             }
         }
 
+        /// The policy of this pass: nvlb's own addresses follow it (a PA or MAC changed
+        /// through the management API or SIGHUP takes effect without a restart), and worker
+        /// 0 schedules gratuitous ARP when the addresses nvlb answers for changed.
+        @inline(__always)
+        func adopt(_ policy: PolicySnapshot) {
+            ownAddress = policy.underlayAddress
+            ownMAC = policy.underlayMAC
+            if index == 0 { announcer.adopt(policy, now: clock / 1_000_000) }
+        }
+
+        /// Worker 0: the gratuitous ARP round due now, queued for the end-of-pass flush.
+        func announce() {
+            guard index == 0, let list = announcer.due(now: clock / 1_000_000) else { return }
+            if list.count > announcementCapacity {
+                announcementFrames.deallocate()
+                announcementCapacity = list.count
+                announcementFrames = .allocate(byteCount: list.count * 64, alignment: 64)
+            }
+            for (i, announcement) in list.enumerated() {
+                let frame = announcementFrames + i * 64
+                let length = GratuitousARP.write(announcement, into: frame)
+                (announcement.port == .underlay ? underlay : external).transmitter.append(frame, length: length)
+            }
+            counters.gratuitousARPs &+= UInt64(list.count)
+        }
+
         /// End of a pass: ARP requests the pipeline asked for (next hops without a MAC
-        /// yet), then everything queued leaves.
+        /// yet) and gratuitous ARP, then everything queued leaves; a slice of the flow
+        /// table is counted.
         func endPass(_ dataplane: inout DataplaneWorker) {
             var i = 0
             let mac = MACAddress(rawValue: ownMAC)
@@ -332,7 +373,12 @@ extension LiveEngine {
                 underlay.transmitter.append(buffer, length: length)
                 i &+= 1
             }
+            announce()
             flush()
+            if census.advance(dataplane.flows, now: now, clock: clock) {
+                counters.flows = census.total
+                counters.dipFlows = census.dips()
+            }
         }
 
         /// The I/O counters as of now (transmit failures, truncations, kernel drops and the
