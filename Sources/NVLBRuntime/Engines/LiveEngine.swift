@@ -54,11 +54,22 @@ public final class LiveEngine: @unchecked Sendable {
         public var checksumsCompleted: UInt64 = 0
         public var superframes: UInt64 = 0
         public var superframeDrops: UInt64 = 0
+        /// af_xdp: frames dropped because their TCP/UDP checksum was wrong (docs/afxdp.md).
+        public var checksumDrops: UInt64 = 0
     }
+
+    /// The live I/O backend in use (docs/operations.md "I/O backends").
+    public let io: PolicyConfiguration.Underlay.IOBackend
+    /// The af_xdp backend's UMEM and XDP programs; nil with pcap.
+    let afxdp: AFXDPBackend?
 
     /// Plans placement and checks that the interfaces can be captured (a clear error
     /// for a missing interface or a lack of permission), without starting workers.
-    public init(configuration: PolicyConfiguration, workers: Int?, logger: Logger) throws {
+    /// `io` overrides `underlay.io` (`nvlb run --io`).
+    public init(
+        configuration: PolicyConfiguration, workers: Int?, io: PolicyConfiguration.Underlay.IOBackend? = nil,
+        logger: Logger
+    ) throws {
         guard let underlay = configuration.underlay.interface else {
             throw LiveEngineError("underlay.interface is required for nvlb run")
         }
@@ -96,6 +107,14 @@ public final class LiveEngine: @unchecked Sendable {
                 logger.warning("\(interface): cannot turn receive coalescing off: \(error)")
             }
         }
+        self.io = io ?? configuration.underlay.io
+        if self.io == .afXDP {
+            let backend = try AFXDPBackend(configuration: configuration, workers: n, logger: logger)
+            backend.adopt(publisher.snapshot(), logger: logger)
+            afxdp = backend
+        } else {
+            afxdp = nil
+        }
     }
 
     /// Starts the workers. Throws when a worker cannot open its capture or transmitter.
@@ -105,7 +124,11 @@ public final class LiveEngine: @unchecked Sendable {
         let started = Barrier(parties: placement.slots.count + 1)
         for slot in placement.slots {
             let thread = try WorkerThread.start(index: slot.index, cpu: slot.cpu) { [self] in
-                run(slot: slot, fanoutGroup: fanoutGroup, started: started)
+                if let afxdp {
+                    runAFXDP(slot: slot, backend: afxdp, started: started)
+                } else {
+                    run(slot: slot, fanoutGroup: fanoutGroup, started: started)
+                }
             }
             if case .failed = thread.pinning { logger.warning("worker \(slot.index): \(thread.pinning)") }
             threads.append(thread)
@@ -122,7 +145,9 @@ public final class LiveEngine: @unchecked Sendable {
     /// freed after every worker passed a quiescent point. Never blocks the workers.
     public func reload(_ configuration: PolicyConfiguration) {
         health.withLock { health in
-            _ = publisher.publish(PolicySnapshot(configuration: configuration, health: health))
+            let snapshot = PolicySnapshot(configuration: configuration, health: health)
+            _ = publisher.publish(snapshot)
+            afxdp?.adopt(snapshot, logger: logger)
         }
     }
 
@@ -150,7 +175,11 @@ public final class LiveEngine: @unchecked Sendable {
         for thread in threads { thread.join() }
         threads.removeAll()
         publisher.synchronize(timeout: .seconds(1))
+        afxdp?.detach()
     }
+
+    /// The XDP programs' counters (af_xdp only).
+    public func xdpCounters() -> AFXDPProgram.Counters? { afxdp?.programCounters() }
 
     /// Counters summed over workers (as of each worker's last copy, ≤ 1 s old).
     public func counters() -> (dataplane: CounterSnapshot, io: WorkerIOCounters) {
@@ -165,6 +194,7 @@ public final class LiveEngine: @unchecked Sendable {
                 sum.checksumsCompleted += w.checksumsCompleted
                 sum.superframes += w.superframes
                 sum.superframeDrops += w.superframeDrops
+                sum.checksumDrops += w.checksumDrops
             }
         }
         return (dataplane, io)
