@@ -59,16 +59,18 @@ struct {
     __type(value, __u8);
 } vips SEC(".maps");
 
-/// Per-CPU counters: see `enum nvlb_xdp_counter`.
+/// Per-CPU counters: see `enum nvlb_xdp_counter`; entry NVLB_XDP_OWNER + w counts the
+/// frames steered to worker w (w < NVLB_XDP_COUNTED_OWNERS; later owners count in the last).
+#define NVLB_XDP_COUNTED_OWNERS 64
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 4);
+    __uint(max_entries, 4 + NVLB_XDP_COUNTED_OWNERS);
     __type(key, __u32);
     __type(value, __u64);
 } counters SEC(".maps");
 
 enum nvlb_xdp_counter {
-    NVLB_XDP_STEERED = 0,   // a flow's frame, sent to its owner
+    NVLB_XDP_OWNER = 4,     // + w: a flow's frame, for its owner w
     NVLB_XDP_DEFAULT = 1,   // not a flow's frame (ARP, ...), sent to worker 0
     NVLB_XDP_NO_SOCKET = 2, // the owner had no socket on this queue: sent to worker 0
     NVLB_XDP_DROPPED = 3,   // no socket at all on this queue: dropped
@@ -212,6 +214,8 @@ int nvlb_xdp(struct xdp_md *ctx)
             steered = 1;
         }
     }
+    count(steered ? NVLB_XDP_OWNER + (owner < NVLB_XDP_COUNTED_OWNERS ? owner : NVLB_XDP_COUNTED_OWNERS - 1)
+                  : NVLB_XDP_DEFAULT);
 
     __u32 base = ctx->rx_queue_index * (workers ? workers : 1);
     __u32 key = base + owner;
@@ -222,8 +226,6 @@ int nvlb_xdp(struct xdp_md *ctx)
             count(NVLB_XDP_DROPPED);
             return XDP_DROP;
         }
-    } else {
-        count(steered ? NVLB_XDP_STEERED : NVLB_XDP_DEFAULT);
     }
     return bpf_redirect_map(&xsks, key, XDP_DROP);
 }

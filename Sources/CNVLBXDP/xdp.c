@@ -96,48 +96,103 @@ static int remove_stale(int ifindex, char *message, size_t capacity)
     return 1;
 }
 
-int nvlb_xdp_program_attach(
-    const char *path, int ifindex, uint32_t workers, uint32_t hash_seed, int mode, nvlb_xdp_program **out,
-    char *message, size_t capacity)
+/// Opens, configures and loads the object. Returns the object or NULL (message written).
+static struct bpf_object *load(const char *path, uint32_t workers, uint32_t hash_seed, int *error, char *message,
+                               size_t capacity)
 {
     libbpf_set_print(silent_print);
-    *out = NULL;
     struct bpf_object *object = bpf_object__open_file(path, NULL);
     long open_error = libbpf_get_error(object);
     if (open_error) {
         say(message, capacity, "cannot open %s: %s", path, strerror((int)-open_error));
-        return (int)open_error;
+        *error = (int)open_error;
+        return NULL;
     }
     int err = bpf_object__load(object);
     if (err) {
         say(message, capacity, "cannot load %s: %s", path, strerror(-err));
         bpf_object__close(object);
-        return err;
+        *error = err;
+        return NULL;
     }
-    struct bpf_program *program = bpf_object__find_program_by_name(object, program_name);
     int config_fd = bpf_object__find_map_fd_by_name(object, "config");
-    int xsks_fd = bpf_object__find_map_fd_by_name(object, "xsks");
-    int vips_fd = bpf_object__find_map_fd_by_name(object, "vips");
-    int counters_fd = bpf_object__find_map_fd_by_name(object, "counters");
-    if (!program || config_fd < 0 || xsks_fd < 0 || vips_fd < 0 || counters_fd < 0) {
+    if (!bpf_object__find_program_by_name(object, program_name) || config_fd < 0
+        || bpf_object__find_map_fd_by_name(object, "xsks") < 0 || bpf_object__find_map_fd_by_name(object, "vips") < 0
+        || bpf_object__find_map_fd_by_name(object, "counters") < 0) {
         say(message, capacity, "%s is not nvlb's XDP program (program or maps missing)", path);
         bpf_object__close(object);
-        return -EINVAL;
+        *error = -EINVAL;
+        return NULL;
     }
     uint32_t zero = 0;
     uint32_t settings[2] = {workers, hash_seed};
     if (bpf_map_update_elem(config_fd, &zero, settings, BPF_ANY)) {
-        err = -errno;
+        *error = -errno;
         say(message, capacity, "cannot configure the XDP program: %s", strerror(errno));
         bpf_object__close(object);
-        return err;
+        return NULL;
     }
+    return object;
+}
+
+static nvlb_xdp_program *wrap(struct bpf_object *object, int ifindex, uint32_t flags)
+{
+    nvlb_xdp_program *result = calloc(1, sizeof(*result));
+    if (!result) return NULL;
+    struct bpf_program *program = bpf_object__find_program_by_name(object, program_name);
+    result->object = object;
+    result->ifindex = ifindex;
+    result->prog_fd = bpf_program__fd(program);
+    struct bpf_prog_info info;
+    uint32_t length = sizeof(info);
+    memset(&info, 0, sizeof(info));
+    bpf_obj_get_info_by_fd(result->prog_fd, &info, &length);
+    result->prog_id = info.id;
+    result->flags = flags;
+    result->xsks_fd = bpf_object__find_map_fd_by_name(object, "xsks");
+    result->vips_fd = bpf_object__find_map_fd_by_name(object, "vips");
+    result->counters_fd = bpf_object__find_map_fd_by_name(object, "counters");
+    return result;
+}
+
+int nvlb_xdp_program_load(
+    const char *path, uint32_t workers, uint32_t hash_seed, nvlb_xdp_program **out, char *message, size_t capacity)
+{
+    *out = NULL;
+    int err = 0;
+    struct bpf_object *object = load(path, workers, hash_seed, &err, message, capacity);
+    if (!object) return err;
+    *out = wrap(object, 0, 0);
+    if (!*out) {
+        bpf_object__close(object);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+int nvlb_xdp_program_test_run(nvlb_xdp_program *program, const void *frame, uint32_t length, uint32_t *action)
+{
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = length, .repeat = 1);
+    int err = bpf_prog_test_run_opts(program->prog_fd, &opts);
+    if (err) return -errno;
+    *action = opts.retval;
+    return 0;
+}
+
+int nvlb_xdp_program_attach(
+    const char *path, int ifindex, uint32_t workers, uint32_t hash_seed, int mode, nvlb_xdp_program **out,
+    char *message, size_t capacity)
+{
+    *out = NULL;
+    int err = 0;
+    struct bpf_object *object = load(path, workers, hash_seed, &err, message, capacity);
+    if (!object) return err;
     err = remove_stale(ifindex, message, capacity);
     if (err < 0) {
         bpf_object__close(object);
         return err;
     }
-    int prog_fd = bpf_program__fd(program);
+    int prog_fd = bpf_program__fd(bpf_object__find_program_by_name(object, program_name));
     uint32_t flags = mode == NVLB_XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
     err = bpf_xdp_attach(ifindex, prog_fd, flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
     if (err && mode == NVLB_XDP_MODE_AUTO) {
@@ -150,26 +205,12 @@ int nvlb_xdp_program_attach(
         bpf_object__close(object);
         return err;
     }
-    struct bpf_prog_info info;
-    uint32_t length = sizeof(info);
-    memset(&info, 0, sizeof(info));
-    bpf_obj_get_info_by_fd(prog_fd, &info, &length);
-
-    nvlb_xdp_program *result = calloc(1, sizeof(*result));
-    if (!result) {
+    *out = wrap(object, ifindex, flags);
+    if (!*out) {
         bpf_xdp_detach(ifindex, flags, NULL);
         bpf_object__close(object);
         return -ENOMEM;
     }
-    result->object = object;
-    result->ifindex = ifindex;
-    result->prog_fd = prog_fd;
-    result->prog_id = info.id;
-    result->flags = flags;
-    result->xsks_fd = xsks_fd;
-    result->vips_fd = vips_fd;
-    result->counters_fd = counters_fd;
-    *out = result;
     return 0;
 }
 
@@ -199,13 +240,13 @@ int nvlb_xdp_program_update_vips(
     return first;
 }
 
-int nvlb_xdp_program_counters(nvlb_xdp_program *program, uint64_t out[4])
+int nvlb_xdp_program_counters(nvlb_xdp_program *program, uint64_t *out)
 {
     int cpus = libbpf_num_possible_cpus();
     if (cpus <= 0) return cpus ? cpus : -EINVAL;
     uint64_t *values = calloc((size_t)cpus, sizeof(uint64_t));
     if (!values) return -ENOMEM;
-    for (uint32_t key = 0; key < 4; key++) {
+    for (uint32_t key = 0; key < NVLB_XDP_COUNTERS; key++) {
         out[key] = 0;
         if (bpf_map_lookup_elem(program->counters_fd, &key, values)) continue;
         for (int c = 0; c < cpus; c++) out[key] += values[c];

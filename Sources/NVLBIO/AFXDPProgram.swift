@@ -29,6 +29,8 @@ public final class AFXDPProgram: @unchecked Sendable {
         public var ownerWithoutSocket: UInt64 = 0
         /// Frames dropped because the receive queue had no socket at all.
         public var dropped: UInt64 = 0
+        /// Frames of a flow steered to each worker (the last entry also counts higher workers).
+        public var byOwner: [UInt64] = []
         /// All zero.
         public init() {}
     }
@@ -43,6 +45,8 @@ public final class AFXDPProgram: @unchecked Sendable {
     public let id: UInt32
     private let handle: Mutex<OpaquePointer?>
     private let frontends = Mutex<Set<UInt64>>([])
+    /// The counters as of ``detach()``.
+    private let finalCounters = Mutex<Counters?>(nil)
 
     /// Loads the object file at `objectPath` for `workers` workers and the flow hash seed
     /// `hashSeed`, and attaches it to `interface`.
@@ -75,7 +79,37 @@ public final class AFXDPProgram: @unchecked Sendable {
         handle = Mutex(pointer)
     }
 
+    /// Loads the program without attaching it, for ``testRun(_:)`` (the interface is "-").
+    public init(loadingOnly objectPath: String, workers: Int, hashSeed: UInt32) throws(LiveIOError) {
+        var message = [CChar](repeating: 0, count: 256)
+        var pointer: OpaquePointer? = nil
+        let result = nvlb_xdp_program_load(objectPath, UInt32(workers), hashSeed, &pointer, &message, message.count)
+        guard result == 0, let pointer else {
+            let text = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            throw LiveIOError(kind: .other, interface: "-", operation: "XDP program", message: text)
+        }
+        interface = "-"
+        interfaceIndex = 0
+        mode = .driver
+        id = nvlb_xdp_program_id(pointer)
+        handle = Mutex(pointer)
+    }
+
     deinit { detach() }
+
+    /// Runs the loaded program once on `frame` (BPF_PROG_TEST_RUN) and returns the worker it
+    /// steered the frame to, or nil when it found no flow in it (worker 0 by default).
+    public func testRun(_ frame: [UInt8]) throws(LiveIOError) -> Int? {
+        let before = counters().byOwner
+        var action: UInt32 = 0
+        let result = handle.withLock { h -> Int32 in
+            guard let h else { return -EBADF }
+            return frame.withUnsafeBytes { nvlb_xdp_program_test_run(h, $0.baseAddress, UInt32($0.count), &action) }
+        }
+        if result != 0 { throw LiveIOError(Errno(-result), interface: interface, operation: "BPF_PROG_TEST_RUN") }
+        let after = counters().byOwner
+        return zip(before, after).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+    }
 
     /// Makes `socket` the target of frames of `worker` received on `queue`
     /// (XSKMAP key `queue × workers + worker`).
@@ -110,20 +144,23 @@ public final class AFXDPProgram: @unchecked Sendable {
     public func counters() -> Counters {
         handle.withLock { h in
             var c = Counters()
-            guard let h else { return c }
-            var values = [UInt64](repeating: 0, count: 4)
+            guard let h else { return finalCounters.withLock { $0 } ?? c }
+            var values = [UInt64](repeating: 0, count: Int(NVLB_XDP_COUNTERS))
             guard nvlb_xdp_program_counters(h, &values) == 0 else { return c }
-            c.steered = values[0]
             c.toWorkerZero = values[1]
             c.ownerWithoutSocket = values[2]
             c.dropped = values[3]
+            c.byOwner = Array(values[4...])
+            c.steered = c.byOwner.reduce(0, +)
             return c
         }
     }
 
     /// Detaches the program (when it is still the one attached) and frees it. Idempotent.
     public func detach() {
+        let last = counters()
         handle.withLock { h in
+            if h != nil { finalCounters.withLock { $0 = last } }
             if let pointer = h { nvlb_xdp_program_detach(pointer) }
             h = nil
         }

@@ -46,9 +46,23 @@ int nvlb_xdp_program_add_socket(nvlb_xdp_program *program, uint32_t key, int fd)
 int nvlb_xdp_program_update_vips(
     nvlb_xdp_program *program, const uint64_t *add, size_t add_count, const uint64_t *remove, size_t remove_count);
 
-/// The program's counters summed over CPUs: steered, to worker 0 (not a flow's frame),
-/// owner without a socket, dropped (no socket at all).
-int nvlb_xdp_program_counters(nvlb_xdp_program *program, uint64_t out[4]);
+/// Entries of the program's counters map: [1] frames of no flow (to worker 0), [2] owner
+/// without a socket, [3] dropped (no socket at all), [4 + w] frames steered to worker w
+/// (the last entry also counts higher workers).
+#define NVLB_XDP_COUNTERS 68
+
+/// The program's counters summed over CPUs, NVLB_XDP_COUNTERS entries.
+int nvlb_xdp_program_counters(nvlb_xdp_program *program, uint64_t *out);
+
+/// Loads the program as `nvlb_xdp_program_attach` does without attaching it (for
+/// `nvlb_xdp_program_test_run`). Returns 0 or -errno.
+int nvlb_xdp_program_load(
+    const char *path, uint32_t workers, uint32_t hash_seed, nvlb_xdp_program **out, char *message,
+    size_t message_capacity);
+
+/// Runs the program once on the `length`-byte frame (BPF_PROG_TEST_RUN); writes its XDP
+/// action. Returns 0 or -errno.
+int nvlb_xdp_program_test_run(nvlb_xdp_program *program, const void *frame, uint32_t length, uint32_t *action);
 
 /// Detaches the program when it is still the one attached, and frees everything.
 void nvlb_xdp_program_detach(nvlb_xdp_program *program);

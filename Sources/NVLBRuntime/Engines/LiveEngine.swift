@@ -108,13 +108,9 @@ public final class LiveEngine: @unchecked Sendable {
             }
         }
         self.io = io ?? configuration.underlay.io
-        if self.io == .afXDP {
-            let backend = try AFXDPBackend(configuration: configuration, workers: n, logger: logger)
-            backend.adopt(publisher.snapshot(), logger: logger)
-            afxdp = backend
-        } else {
-            afxdp = nil
-        }
+        afxdp =
+            self.io == .afXDP ? try AFXDPBackend(configuration: configuration, workers: n, logger: logger) : nil
+        afxdp?.adopt(publisher.snapshot(), logger: logger)
     }
 
     /// Starts the workers. Throws when a worker cannot open its capture or transmitter.
