@@ -178,7 +178,7 @@ import Testing
             try #require(daemon.waitFor("nvlb running"), "nvlb did not start:\n\(daemon.text)")
             var options = LinkCapture.Options()
             options.snapshotLength = 9600
-            var capture = try NetworkNamespace.run(in: namespace) { try LinkCapture(interface: "peer", options: options) }
+            let capture = try NetworkNamespace.run(in: namespace) { try LinkCapture(interface: "peer", options: options) }
             var transmitter = try NetworkNamespace.run(in: namespace) { try BatchTransmitter(interface: "peer") }
             let buffers = FrameBuffers(count: 64, slotSize: 9600 + 128, headroom: 64)
             var received: [[UInt8]] = []
@@ -223,7 +223,6 @@ import Testing
             outcome.flows = daemon.finalCounter("flows")
             outcome.checksumDrops = daemon.finalCounter("checksum_drops")
             outcome.steered = daemon.finalCounter("xdp_steered")
-            _ = consume capture
         }
         return outcome
     }
