@@ -99,7 +99,7 @@ import Testing
             process.executableURL = URL(fileURLWithPath: LiveIOTests.ipTool ?? "/usr/sbin/ip")
             process.arguments = [
                 "netns", "exec", namespace, AFXDPTests.nvlb.path, "run", "--config", configuration.path, "--io", io,
-                "--workers", String(workers), "--stats-interval", "0",
+                "--workers", String(workers), "--stats-interval", "0", "--log-level", "debug",
             ]
             process.standardOutput = handle
             process.standardError = handle
@@ -175,7 +175,7 @@ import Testing
                 namespace: namespace, configuration: configuration, io: io, workers: workers,
                 log: directory.appendingPathComponent("nvlb-\(io)-\(workers).log"))
             defer { if daemon.process.isRunning { _ = daemon.stop() } }
-            try #require(daemon.waitFor("nvlb running"), "nvlb did not start:\n\(daemon.text)")
+            try #require(daemon.waitFor("Starting service"), "nvlb did not start:\n\(daemon.text)")
             var options = LinkCapture.Options()
             options.snapshotLength = 9600
             let capture = try NetworkNamespace.run(in: namespace) { try LinkCapture(interface: "peer", options: options) }
@@ -297,7 +297,7 @@ import Testing
             let first = try Daemon(
                 namespace: namespace, configuration: configuration, io: "af_xdp", workers: 1,
                 log: directory.appendingPathComponent("first.log"))
-            try #require(first.waitFor("nvlb running"), "nvlb did not start:\n\(first.text)")
+            try #require(first.waitFor("Starting service"), "nvlb did not start:\n\(first.text)")
             #expect(try attached() != nil, "no XDP program on dut while nvlb runs")
             #expect(first.stop() == 0, "\(first.text)")
             #expect(try attached() == nil, "the XDP program stayed after SIGTERM")
@@ -306,7 +306,7 @@ import Testing
             let killed = try Daemon(
                 namespace: namespace, configuration: configuration, io: "af_xdp", workers: 1,
                 log: directory.appendingPathComponent("killed.log"))
-            try #require(killed.waitFor("nvlb running"), "nvlb did not start:\n\(killed.text)")
+            try #require(killed.waitFor("Starting service"), "nvlb did not start:\n\(killed.text)")
             let stale = try attached()
             killed.signal(SIGKILL)
             _ = killed.waitForExit(seconds: 10)
@@ -316,7 +316,7 @@ import Testing
             let next = try Daemon(
                 namespace: namespace, configuration: configuration, io: "af_xdp", workers: 1,
                 log: directory.appendingPathComponent("next.log"))
-            try #require(next.waitFor("nvlb running"), "nvlb did not start after a SIGKILL:\n\(next.text)")
+            try #require(next.waitFor("Starting service"), "nvlb did not start after a SIGKILL:\n\(next.text)")
             let replaced = try attached()
             #expect(replaced != nil && replaced != stale, "program \(String(describing: replaced)), stale \(String(describing: stale))")
             #expect(try Self.arpAnswered(in: namespace), "no ARP answer through af_xdp after the restart\n\(next.text)")

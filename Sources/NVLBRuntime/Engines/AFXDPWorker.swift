@@ -15,15 +15,18 @@ import Synchronization
 /// What the af_xdp backend shares between the engine and its workers (docs/afxdp.md): the
 /// UMEM and nvlb's XDP program on each interface.
 final class AFXDPBackend: @unchecked Sendable {
-    /// One interface: its program and number of receive queues.
+    /// One interface: its program, number of receive queues and UMEM. (A UMEM shared by
+    /// two interfaces would need, for every socket of the second, the fill and completion
+    /// rings of its own queue bound through the first socket of that queue, which libxdp does
+    /// not arrange; a frame that leaves by the other interface is copied once instead.)
     struct Interface {
         let name: String
         let port: NVLBDataplane.Port
         let program: AFXDPProgram
         let queues: Int
+        let umem: AFXDPUMEM
     }
 
-    let umem: AFXDPUMEM
     let interfaces: [Interface]
     let workers: Int
 
@@ -42,32 +45,33 @@ final class AFXDPBackend: @unchecked Sendable {
             names.append((external, .external))
         }
         var list: [Interface] = []
+        func fail(_ message: String) -> LiveEngineError {
+            for other in list { other.program.detach() }
+            return LiveEngineError(message)
+        }
         for (name, port) in names {
             let queues = AFXDPProgram.receiveQueues(interface: name)
             guard queues * workers <= 1024 else {
-                throw LiveEngineError("--io af_xdp: \(name) has \(queues) receive queues; at most 1024 sockets per interface")
+                throw fail("--io af_xdp: \(name) has \(queues) receive queues; at most 1024 sockets per interface")
+            }
+            let umem: AFXDPUMEM
+            do {
+                umem = try AFXDPUMEM(frameCount: AFXDPUMEM.frameCount(sockets: queues * workers, queues: queues))
+            } catch {
+                throw fail("--io af_xdp: \(name): \(error)")
             }
             do {
                 let program = try AFXDPProgram(
                     objectPath: object, interface: name, workers: workers, hashSeed: configuration.balancer.hashSeed)
-                list.append(Interface(name: name, port: port, program: program, queues: queues))
+                list.append(Interface(name: name, port: port, program: program, queues: queues, umem: umem))
                 logger.info(
                     "\(name): XDP program \(object) attached (\(program.mode.rawValue) mode, id \(program.id)), \(queues) receive queue(s)"
                 )
             } catch {
-                for other in list { other.program.detach() }
-                throw LiveEngineError("cannot attach the XDP program to \(name): \(error)")
+                throw fail("cannot attach the XDP program to \(name): \(error)")
             }
         }
         interfaces = list
-        let sockets = list.reduce(0) { $0 + $1.queues } * workers
-        let queueCount = list.reduce(0) { $0 + $1.queues }
-        do {
-            umem = try AFXDPUMEM(frameCount: AFXDPUMEM.frameCount(sockets: sockets, queues: queueCount))
-        } catch {
-            for other in list { other.program.detach() }
-            throw LiveEngineError("--io af_xdp: \(error)")
-        }
     }
 
     /// Tells every program the frontend addresses of `snapshot` (requests and replies are
@@ -120,11 +124,11 @@ extension LiveEngine {
             for interface in backend.interfaces {
                 var sockets: [AFXDPSocket] = []
                 for queue in 0..<interface.queues {
-                    let socket = try AFXDPSocket(umem: backend.umem, interface: interface.name, queue: queue)
+                    let socket = try AFXDPSocket(umem: interface.umem, interface: interface.name, queue: queue)
                     try interface.program.add(socket: socket, key: queue * workers + index)
                     sockets.append(socket)
                 }
-                links.append(AFXDPLinkIO.Link(port: interface.port, sockets: sockets))
+                links.append(AFXDPLinkIO.Link(port: interface.port, sockets: sockets, umem: interface.umem))
             }
             flowMemory = try NUMABuffer(
                 byteCount: FlowTable.byteCount(capacity: configuration.balancer.flowTableCapacity), node: slot.node)
@@ -141,7 +145,7 @@ extension LiveEngine {
         dataplane.resolvesNeighbors = true
         dataplane.probeReplies = probeReplies[index]
         let io = AFXDPLinkIO(
-            index: index, workers: workers, umem: backend.umem, links: links, handoffs: handoffs,
+            index: index, workers: workers, links: links, handoffs: handoffs,
             neighborUpdates: neighborUpdates, batch: Self.batch, ownAddress: configuration.underlay.address,
             ownMAC: configuration.underlay.mac)
         let loop = WorkerLoop(index: index, workers: workers, dataplane: dataplane, io: io, batchSize: Self.batch)
@@ -188,33 +192,73 @@ extension LiveEngine {
 final class AFXDPLinkIO: WorkerIO {
     typealias Token = NoToken
 
-    /// One interface as a worker sees it: a socket per receive queue; the first sends.
+    /// One interface as a worker sees it: a socket per receive queue (the first sends), the
+    /// interface's UMEM, the frames this worker is done with and its spare frames there.
     final class Link {
         let port: NVLBDataplane.Port
         let sockets: [AFXDPSocket]
+        let umem: AFXDPUMEM
+        let area: UnsafeMutableRawPointer
         /// Frames waiting to be sent: UMEM addresses and lengths.
         let pendingAddresses: UnsafeMutablePointer<UInt64>
         let pendingLengths: UnsafeMutablePointer<UInt32>
         var pending = 0
         static let capacity = 512
+        /// Frames this worker is done with, returned to the pool at the end of the pass.
+        let recycled: UnsafeMutablePointer<UInt64>
+        var recycledCount = 0
+        static let recycleCapacity = 1024
+        /// Free frames of this worker (base addresses), for frames it writes itself.
+        let spares: UnsafeMutablePointer<UInt64>
+        var spareCount = 0
+        static let spareTarget = 256
 
-        init(port: NVLBDataplane.Port, sockets: [AFXDPSocket]) {
+        init(port: NVLBDataplane.Port, sockets: [AFXDPSocket], umem: AFXDPUMEM) {
             self.port = port
             self.sockets = sockets
+            self.umem = umem
+            area = umem.area
             pendingAddresses = .allocate(capacity: Self.capacity)
             pendingLengths = .allocate(capacity: Self.capacity)
+            recycled = .allocate(capacity: Self.recycleCapacity)
+            spares = .allocate(capacity: Self.spareTarget)
         }
 
         deinit {
             pendingAddresses.deallocate()
             pendingLengths.deallocate()
+            recycled.deallocate()
+            spares.deallocate()
+        }
+
+        /// Returns recycled frames, collects sent ones, refills the fill rings and tops up
+        /// the spare frames.
+        func service() {
+            let taken = umem.service(
+                give: recycled, giveCount: recycledCount, take: spares + spareCount, want: Self.spareTarget - spareCount)
+            spareCount &+= taken
+            recycledCount = 0
+        }
+
+        @inline(__always)
+        func recycle(_ base: UInt64) {
+            if recycledCount == Self.recycleCapacity { service() }
+            recycled[recycledCount] = base
+            recycledCount &+= 1
+        }
+
+        /// A spare frame's base address, or nil when the pool has none.
+        @inline(__always)
+        func spare() -> UInt64? {
+            if spareCount == 0 { service() }
+            guard spareCount > 0 else { return nil }
+            spareCount &-= 1
+            return spares[spareCount]
         }
     }
 
     let index: Int
     let workers: Int
-    let umem: AFXDPUMEM
-    let area: UnsafeMutableRawPointer
     let frameSize: Int
     let links: [Link]
     let underlay: Link
@@ -226,14 +270,6 @@ final class AFXDPLinkIO: WorkerIO {
     let rxAddresses: UnsafeMutablePointer<UInt64>
     let rxLengths: UnsafeMutablePointer<UInt32>
     let received: UnsafeMutablePointer<FrameHandoff.Descriptor>
-    /// Frames this worker is done with, returned to the pool at the end of the pass.
-    let recycled: UnsafeMutablePointer<UInt64>
-    var recycledCount = 0
-    static let recycleCapacity = 1024
-    /// Free frames of this worker (base addresses), for frames it writes itself.
-    let spares: UnsafeMutablePointer<UInt64>
-    var spareCount = 0
-    static let spareTarget = 256
     let pollDescriptors: UnsafeMutablePointer<pollfd>
     let ownAddress: UInt32
     let ownMAC: UInt64
@@ -242,14 +278,12 @@ final class AFXDPLinkIO: WorkerIO {
     let batch: Int
 
     init(
-        index: Int, workers: Int, umem: AFXDPUMEM, links: [Link], handoffs: [[FrameHandoff]],
+        index: Int, workers: Int, links: [Link], handoffs: [[FrameHandoff]],
         neighborUpdates: [[SPSCRing<NeighborMessage>]], batch: Int, ownAddress: IPv4Address, ownMAC: MACAddress
     ) {
         self.index = index
         self.workers = workers
-        self.umem = umem
-        area = umem.area
-        frameSize = umem.frameSize
+        frameSize = links[0].umem.frameSize
         self.links = links
         underlay = links[0]
         external = links.count > 1 ? links[1] : links[0]
@@ -260,8 +294,6 @@ final class AFXDPLinkIO: WorkerIO {
         rxAddresses = .allocate(capacity: batch)
         rxLengths = .allocate(capacity: batch)
         received = .allocate(capacity: batch)
-        recycled = .allocate(capacity: Self.recycleCapacity)
-        spares = .allocate(capacity: Self.spareTarget)
         pollDescriptors = .allocate(capacity: sources.count)
         for (i, source) in sources.enumerated() {
             pollDescriptors[i] = pollfd(fd: source.socket.descriptor, events: Int16(POLLIN), revents: 0)
@@ -274,8 +306,6 @@ final class AFXDPLinkIO: WorkerIO {
         rxAddresses.deallocate()
         rxLengths.deallocate()
         received.deallocate()
-        recycled.deallocate()
-        spares.deallocate()
         pollDescriptors.deallocate()
     }
 
@@ -285,6 +315,8 @@ final class AFXDPLinkIO: WorkerIO {
     func receive(
         from source: Int, into packets: UnsafeMutablePointer<Packet>, tokens: UnsafeMutablePointer<NoToken>, max: Int
     ) -> Int {
+        let link = sources[source].link
+        let area = link.area
         let n = sources[source].socket.receive(addresses: rxAddresses, lengths: rxLengths, max: max)
         var kept = 0
         let mask = ~UInt64(frameSize &- 1)
@@ -297,7 +329,7 @@ final class AFXDPLinkIO: WorkerIO {
             switch AFXDPChecksum.check(frame + start, length: length) {
             case .bad:
                 counters.checksumDrops &+= 1
-                recycle(base)
+                link.recycle(base)
                 continue
             case .completed: counters.checksumsCompleted &+= 1
             case .valid, .notChecked: break
@@ -373,11 +405,13 @@ final class AFXDPLinkIO: WorkerIO {
             }
             let link = port == .underlay ? underlay : external
             let packet = packets[i]
-            if umem.contains(packet.base) {
-                enqueue(link, address: UInt64(area.distance(to: packet.bytes)), length: packet.length)
+            if link.umem.contains(packet.base) {
+                enqueue(link, address: UInt64(link.area.distance(to: packet.bytes)), length: packet.length)
             } else {
-                // A frame handed over by another worker lives in its ring's cell: copy it.
+                // Received on the other interface (its UMEM), or handed over by another worker
+                // (its ring's cell): copy it.
                 send(copyOf: packet.bytes, length: packet.length, by: link)
+                recycle(packet)
             }
             if case .forwardFragments(_, let first, let extra) = verdicts[i] {
                 for index in Int(first)..<(Int(first) + Int(extra)) {
@@ -392,14 +426,10 @@ final class AFXDPLinkIO: WorkerIO {
     /// A frame this worker is done with (dropped, consumed, handed over).
     @inline(__always)
     func recycle(_ packet: Packet) {
-        if umem.contains(packet.base) { recycle(UInt64(area.distance(to: packet.base))) }
-    }
-
-    @inline(__always)
-    func recycle(_ base: UInt64) {
-        if recycledCount == Self.recycleCapacity { service() }
-        recycled[recycledCount] = base
-        recycledCount &+= 1
+        for link in links where link.umem.contains(packet.base) {
+            link.recycle(UInt64(link.area.distance(to: packet.base)))
+            return
+        }
     }
 
     @inline(__always)
@@ -413,14 +443,11 @@ final class AFXDPLinkIO: WorkerIO {
     /// Copies a frame into a spare frame (behind `Packet.headroom`) and queues it.
     @inline(__always)
     func send(copyOf bytes: UnsafeRawPointer, length: Int, by link: Link) {
-        if spareCount == 0 { service() }
-        guard spareCount > 0, length <= frameSize - Packet.headroom else {
+        guard length <= frameSize - Packet.headroom, let base = link.spare() else {
             counters.transmitFailures &+= 1
             return
         }
-        spareCount &-= 1
-        let base = spares[spareCount]
-        (area + Int(base) + Packet.headroom).copyMemory(from: bytes, byteCount: length)
+        (link.area + Int(base) + Packet.headroom).copyMemory(from: bytes, byteCount: length)
         enqueue(link, address: base &+ UInt64(Packet.headroom), length: length)
     }
 
@@ -436,19 +463,14 @@ final class AFXDPLinkIO: WorkerIO {
         counters.transmitted &+= UInt64(sent)
         if sent < link.pending {
             counters.transmitFailures &+= UInt64(link.pending - sent)
-            for i in sent..<link.pending { recycle(umem.frameBase(link.pendingAddresses[i])) }
+            for i in sent..<link.pending { link.recycle(link.umem.frameBase(link.pendingAddresses[i])) }
         }
         link.pending = 0
     }
 
-    /// Returns recycled frames, collects sent ones, refills the fill rings and tops up
-    /// the worker's spare frames.
+    /// Every link's UMEM bookkeeping.
     func service() {
-        let want = Self.spareTarget - spareCount
-        let taken = umem.service(
-            give: recycled, giveCount: recycledCount, take: spares + spareCount, want: want)
-        spareCount &+= taken
-        recycledCount = 0
+        for link in links { link.service() }
     }
 
     /// Start of a pass: the clocks, and what the other workers learned from ARP.
@@ -474,15 +496,12 @@ final class AFXDPLinkIO: WorkerIO {
         let address = IPv4Address(rawValue: ownAddress)
         let link = underlay
         dataplane.drainARPRequests { target in
-            if spareCount == 0 { service() }
-            guard spareCount > 0 else {
+            guard let base = link.spare() else {
                 counters.transmitFailures &+= 1
                 return
             }
-            spareCount &-= 1
-            let base = spares[spareCount]
             let length = NeighborCache.writeRequest(
-                for: target, sourceMAC: mac, sourceAddress: address, into: area + Int(base) + Packet.headroom)
+                for: target, sourceMAC: mac, sourceAddress: address, into: link.area + Int(base) + Packet.headroom)
             enqueue(link, address: base &+ UInt64(Packet.headroom), length: length)
         }
         flush()
