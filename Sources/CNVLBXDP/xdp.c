@@ -484,8 +484,15 @@ uint32_t nvlb_xsk_transmit(nvlb_xsk *x, const uint64_t *addresses, const uint32_
         d->options = 0;
     }
     if (n) xsk_ring_prod__submit(&x->tx, n);
-    // Copy mode sends in this system call; zero-copy drivers only when they ask for it.
-    if (xsk_ring_prod__needs_wakeup(&x->tx)) sendto(xsk_socket__fd(x->socket), NULL, 0, MSG_DONTWAIT, NULL, 0);
+    // Copy mode sends in the system call, at most 32 frames per call: wake the kernel until
+    // the ring is empty (bounded). Zero-copy drivers only need a wake-up when they ask.
+    uint32_t size = x->umem->ring_size;
+    for (int kicks = 0; kicks < 64 && xsk_ring_prod__needs_wakeup(&x->tx); kicks++) {
+        if (sendto(xsk_socket__fd(x->socket), NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 && errno != EAGAIN
+            && errno != EBUSY && errno != ENOBUFS)
+            break;
+        if (xsk_prod_nb_free(&x->tx, size) >= size) break;
+    }
     return n;
 }
 
