@@ -151,9 +151,10 @@ struct LiveService: Service {
 
     func logCounters(_ title: String) {
         let (c, io) = engine.counters()
-        let xdp = engine.xdpCounters().map {
-            " xdp_steered=\($0.steered) xdp_worker0=\($0.toWorkerZero) xdp_no_socket=\($0.ownerWithoutSocket) xdp_dropped=\($0.dropped)"
-        } ?? ""
+        let xdp =
+            engine.xdpCounters().map {
+                " xdp_steered=\($0.steered) xdp_worker0=\($0.toWorkerZero) xdp_no_socket=\($0.ownerWithoutSocket) xdp_dropped=\($0.dropped)"
+            } ?? ""
         let drops = c.drops.filter { $0.value > 0 }.sorted { $0.key.name < $1.key.name }
             .map { "\($0.key.name)=\($0.value)" }.joined(separator: " ")
         logger.info(

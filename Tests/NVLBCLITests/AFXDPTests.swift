@@ -38,7 +38,8 @@ import Testing
         uname(&arch)
         let machine = withUnsafeBytes(of: &arch.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let status = try? run(
-            "/usr/bin/clang", ["-O2", "-g", "-target", "bpf", "-I/usr/include/\(machine)-linux-gnu", "-c", source, "-o", path])
+            "/usr/bin/clang",
+            ["-O2", "-g", "-target", "bpf", "-I/usr/include/\(machine)-linux-gnu", "-c", source, "-o", path])
         return status == 0 ? path : nil
     }
 
@@ -178,7 +179,9 @@ import Testing
             try #require(daemon.waitFor("Starting service"), "nvlb did not start:\n\(daemon.text)")
             var options = LinkCapture.Options()
             options.snapshotLength = 9600
-            let capture = try NetworkNamespace.run(in: namespace) { try LinkCapture(interface: "peer", options: options) }
+            let capture = try NetworkNamespace.run(in: namespace) {
+                try LinkCapture(interface: "peer", options: options)
+            }
             var transmitter = try NetworkNamespace.run(in: namespace) { try BatchTransmitter(interface: "peer") }
             let buffers = FrameBuffers(count: 64, slotSize: 9600 + 128, headroom: 64)
             var received: [[UInt8]] = []
@@ -241,7 +244,8 @@ import Testing
                     "gen", "--config", configuration.path, "--output", input, "--flows", String(flows), "--replies",
                     "--seed", "7",
                 ]) == 0)
-        #expect(try run(nvlb.path, ["replay", "--config", configuration.path, "--input", input, "--output", output]) == 0)
+        #expect(
+            try run(nvlb.path, ["replay", "--config", configuration.path, "--input", input, "--output", output]) == 0)
         var reader = try PcapFileReader(path: input)
         let frames = try reader.readAll()
         var replayReader = try PcapFileReader(path: output)
@@ -265,8 +269,11 @@ import Testing
         let pcap = try Self.forward(
             input, expected: replayed.count, io: "pcap", workers: 2, configuration: configuration, directory: directory)
         let xdp = try Self.forward(
-            input, expected: replayed.count, io: "af_xdp", workers: 2, configuration: configuration, directory: directory)
-        #expect(pcap.status == 0 && xdp.status == 0, "exit status pcap \(String(describing: pcap.status)), af_xdp \(String(describing: xdp.status))\n\(xdp.log)")
+            input, expected: replayed.count, io: "af_xdp", workers: 2, configuration: configuration,
+            directory: directory)
+        #expect(
+            pcap.status == 0 && xdp.status == 0,
+            "exit status pcap \(String(describing: pcap.status)), af_xdp \(String(describing: xdp.status))\n\(xdp.log)")
         #expect(xdp.frames.count == replayed.count, "af_xdp sent \(xdp.frames.count) of \(replayed.count)\n\(xdp.log)")
         #expect(pcap.frames.count == replayed.count, "pcap sent \(pcap.frames.count) of \(replayed.count)\n\(pcap.log)")
         let same = Self.sorted(xdp.frames) == Self.sorted(pcap.frames)
@@ -277,9 +284,13 @@ import Testing
         // on one worker), where the kernel's fanout hash hands many over.
         #expect(xdp.handoffs == 0, "af_xdp hand-offs: \(String(describing: xdp.handoffs))\n\(xdp.log)")
         #expect((xdp.steered ?? 0) >= UInt64(input.count) / 2, "XDP steered \(String(describing: xdp.steered))")
-        #expect((pcap.handoffs ?? 0) > 0, "pcap hand-offs \(String(describing: pcap.handoffs)): the comparison shows nothing")
+        #expect(
+            (pcap.handoffs ?? 0) > 0,
+            "pcap hand-offs \(String(describing: pcap.handoffs)): the comparison shows nothing")
         // One flow entry per flow, as with pcap (whose hand-offs also reach the owner).
-        #expect(xdp.flows == pcap.flows, "flows af_xdp \(String(describing: xdp.flows)), pcap \(String(describing: pcap.flows))")
+        #expect(
+            xdp.flows == pcap.flows,
+            "flows af_xdp \(String(describing: xdp.flows)), pcap \(String(describing: pcap.flows))")
         #expect(xdp.checksumDrops == 0)
     }
 
@@ -318,7 +329,9 @@ import Testing
                 log: directory.appendingPathComponent("next.log"))
             try #require(next.waitFor("Starting service"), "nvlb did not start after a SIGKILL:\n\(next.text)")
             let replaced = try attached()
-            #expect(replaced != nil && replaced != stale, "program \(String(describing: replaced)), stale \(String(describing: stale))")
+            #expect(
+                replaced != nil && replaced != stale,
+                "program \(String(describing: replaced)), stale \(String(describing: stale))")
             #expect(try Self.arpAnswered(in: namespace), "no ARP answer through af_xdp after the restart\n\(next.text)")
             #expect(next.stop() == 0)
             #expect(try attached() == nil)
@@ -365,7 +378,9 @@ import Testing
         let pseudo = Checksum.pseudoHeaderSum(
             source: IPv4Address(rawValue: 0x0A00_0001), destination: IPv4Address(rawValue: 0x0A00_0002),
             protocolNumber: 6, length: 24)
-        let correct = frame.withUnsafeBytes { Checksum.finish(Checksum.partialSum($0.baseAddress! + 34, count: 24, initial: pseudo)) }
+        let correct = frame.withUnsafeBytes {
+            Checksum.finish(Checksum.partialSum($0.baseAddress! + 34, count: 24, initial: pseudo))
+        }
         func outcome(checksum: UInt16) -> (AFXDPChecksum.Outcome, UInt16) {
             var copy = frame
             copy[50] = UInt8(checksum >> 8)
@@ -380,6 +395,7 @@ import Testing
         // A fragment is not checked.
         var fragment = frame
         fragment[20] = 0x20
-        #expect(fragment.withUnsafeMutableBytes { AFXDPChecksum.check($0.baseAddress!, length: $0.count) } == .notChecked)
+        #expect(
+            fragment.withUnsafeMutableBytes { AFXDPChecksum.check($0.baseAddress!, length: $0.count) } == .notChecked)
     }
 }

@@ -64,7 +64,8 @@ extension LabSuites {
 
             let status = nvlb.stop(within: 10)
             #expect(status == 0, "exit status after SIGTERM: \(String(describing: status))\n\(lab.logTails())")
-            let log = (try? String(contentsOf: lab.runDirectory.appendingPathComponent("nvlb.log"), encoding: .utf8)) ?? ""
+            let log =
+                (try? String(contentsOf: lab.runDirectory.appendingPathComponent("nvlb.log"), encoding: .utf8)) ?? ""
             #expect(log.contains("XDP program"), "no XDP program in the log:\n\(log)")
             let final = log.split(separator: "\n").last { $0.contains("final counters:") }.map(String.init) ?? ""
             #expect(final.contains(" handoffs=0 "), "final counters: \(final)")

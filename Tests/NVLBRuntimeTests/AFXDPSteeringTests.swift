@@ -27,7 +27,9 @@ import Testing
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("nvlb_xdp-\(getpid()).o").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/clang")
-        process.arguments = ["-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c", source, "-o", output]
+        process.arguments = [
+            "-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c", source, "-o", output,
+        ]
         guard (try? process.run()) != nil else { return nil }
         process.waitUntilExit()
         return process.terminationStatus == 0 ? output : nil
@@ -54,12 +56,16 @@ import Testing
         var checked = 0
         var owners = Set<Int>()
         for frame in generator.frames() {
-            frame.bytes.withUnsafeBytes { (buffer + Packet.headroom).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            frame.bytes.withUnsafeBytes {
+                (buffer + Packet.headroom).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+            }
             var packet = Packet(base: buffer, start: Packet.headroom, length: frame.bytes.count)
             let classification = DataplaneWorker.classify(&packet, snapshot: snapshot)
             guard let expected = Steering.owner(of: classification, workers: workers) else { continue }
             let steered = try program.testRun(frame.bytes)
-            #expect(steered == expected, "kind \(classification.kind): XDP \(String(describing: steered)), data plane \(expected)")
+            #expect(
+                steered == expected,
+                "kind \(classification.kind): XDP \(String(describing: steered)), data plane \(expected)")
             owners.insert(expected)
             checked += 1
         }

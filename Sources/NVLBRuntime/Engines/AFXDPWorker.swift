@@ -235,7 +235,8 @@ final class AFXDPLinkIO: WorkerIO {
         /// the spare frames.
         func service() {
             let taken = umem.service(
-                give: recycled, giveCount: recycledCount, take: spares + spareCount, want: Self.spareTarget - spareCount)
+                give: recycled, giveCount: recycledCount, take: spares + spareCount, want: Self.spareTarget - spareCount
+            )
             spareCount &+= taken
             recycledCount = 0
         }
@@ -347,7 +348,8 @@ final class AFXDPLinkIO: WorkerIO {
         let handoff = handoffs[index][worker]
         let n = handoff.receive(into: received, max: max)
         for i in 0..<n {
-            packets[i] = Packet(base: handoff.cell(received[i]), start: Packet.headroom, length: Int(received[i].length))
+            packets[i] = Packet(
+                base: handoff.cell(received[i]), start: Packet.headroom, length: Int(received[i].length))
         }
         return n
     }
@@ -375,7 +377,8 @@ final class AFXDPLinkIO: WorkerIO {
             arpFrame: packet.bytes, length: packet.length, ownAddress: IPv4Address(rawValue: ownAddress),
             now: dataplane.clockMilliseconds)
         {
-            let message = NeighborMessage(address: update.address.rawValue, mac: update.mac.rawValue, create: update.create)
+            let message = NeighborMessage(
+                address: update.address.rawValue, mac: update.mac.rawValue, create: update.create)
             for other in 0..<workers where other != index {
                 _ = neighborUpdates[other][index].enqueue(message)
             }
