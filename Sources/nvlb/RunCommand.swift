@@ -140,8 +140,9 @@ struct LiveService: Service {
                 || configuration.external?.interface != running.external?.interface
                 || configuration.balancer.flowTableCapacity != running.balancer.flowTableCapacity
                 || configuration.balancer.workers != running.balancer.workers
+                || configuration.underlay.io != running.underlay.io
             {
-                logger.warning("reload: interfaces, workers and flow_table_capacity take effect only at restart")
+                logger.warning("reload: interfaces, io, workers and flow_table_capacity take effect only at restart")
             }
             logger.info("reloaded \(path): \(String(ConfigurationSummary.render(configuration).prefix { $0 != "\n" }))")
         } catch {
