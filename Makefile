@@ -2,11 +2,11 @@
 SWIFT        ?= swift
 CONFIG       ?= Config/example.yaml
 OUT          ?= out
-SYSTEM_DEPS  := libpcap-dev libnuma-dev
+SYSTEM_DEPS  := libpcap-dev libnuma-dev libxdp-dev libbpf-dev clang
 TEST_DEPS    := tshark tcpreplay iproute2 bird2 exabgp curl chromium chromium-driver
 RELEASE_BIN  := .build/release/nvlb
 
-.PHONY: all deps test-deps build release demo test test-unit test-tsan bench clean help
+.PHONY: all deps test-deps build release xdp demo test test-unit test-tsan bench clean help
 
 all: build
 
@@ -39,9 +39,22 @@ test-deps: deps
 
 build: deps
 	$(SWIFT) build
+	$(call build_xdp,)
 
 release: deps
 	$(SWIFT) build -c release
+	$(call build_xdp,-c release)
+
+# The XDP program of `nvlb run --io af_xdp` (docs/afxdp.md), compiled for the BPF target
+# into the build folder of a configuration, next to the nvlb binary, where nvlb finds it.
+BPF_SRC := bpf/nvlb_xdp.c
+define build_xdp
+	@bin=$$($(SWIFT) build $(1) --show-bin-path) && mkdir -p "$$bin" && \
+	  clang -O2 -g -target bpf -I/usr/include/$$(uname -m)-linux-gnu -Wall -c $(BPF_SRC) -o "$$bin/nvlb_xdp.o" && \
+	  echo "make: XDP program $$bin/nvlb_xdp.o"
+endef
+xdp: deps
+	$(call build_xdp,)
 
 # The main job on the embedded default: validate the example, generate traffic of its
 # tenants (clients of every VIP and the DIPs' answers), replay it through all workers,

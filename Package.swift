@@ -40,6 +40,8 @@ let package = Package(
             providers: [.apt(["libnuma-dev"])]),
         .target(name: "CNVLBShims"),
         .target(name: "CNVLBSpawn"),
+        // AF_XDP sockets and nvlb's XDP program (libxdp, libbpf): the af_xdp I/O backend (docs/afxdp.md).
+        .target(name: "CNVLBXDP", linkerSettings: [.linkedLibrary("xdp"), .linkedLibrary("bpf")]),
 
         // MARK: Packet path (no I/O, no threads)
         .target(name: "NVLBWire", swiftSettings: hotPathSettings),
@@ -51,7 +53,7 @@ let package = Package(
             swiftSettings: hotPathSettings),
 
         // MARK: I/O, threads, control
-        .target(name: "NVLBIO", dependencies: ["CPcap", "CNVLBShims", "NVLBWire"]),
+        .target(name: "NVLBIO", dependencies: ["CPcap", "CNVLBShims", "CNVLBXDP", "NVLBWire"]),
         .target(
             name: "NVLBTraffic",
             dependencies: ["NVLBWire", "NVLBBalancing", "NVLBPolicy", "NVLBDataplane", "NVLBIO"]),

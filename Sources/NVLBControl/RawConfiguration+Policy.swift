@@ -28,6 +28,7 @@ extension RawConfiguration {
         if let mtu = rawUnderlay.mtu { underlay.mtu = mtu.value }
         if let ttl = rawUnderlay.ttl { underlay.ttl = UInt8(ttl.value) }
         if let flowID = rawUnderlay.flowID { underlay.flowID = flowID.value }
+        if let io = rawUnderlay.io { underlay.io = io.value }
         if let clamp = rawUnderlay.mssClamp { underlay.mssClamp = clamp.value }
         if let rate = rawUnderlay.icmpRate { underlay.icmpRate = rate.value }
 

@@ -81,12 +81,14 @@ struct RawBalancer {
 /// `underlay:` — the provider network side.
 struct RawUnderlay {
     static let keys = [
-        "interface", "address", "mac", "gateway_mac", "neighbors", "mtu", "ttl", "flow_id", "mss_clamp", "icmp_rate",
+        "interface", "io", "address", "mac", "gateway_mac", "neighbors", "mtu", "ttl", "flow_id", "mss_clamp",
+        "icmp_rate",
     ]
 
     var position: SourcePosition
     var path: String
     var interface: Located<String>?
+    var io: Located<PolicyConfiguration.Underlay.IOBackend>?
     var address: Located<IPv4Address>?
     var mac: Located<MACAddress>?
     var gatewayMAC: Located<MACAddress>?
@@ -102,6 +104,7 @@ struct RawUnderlay {
         position = map.position
         path = map.path
         interface = map.string("interface")
+        io = map.choice("io", options: [("pcap", .pcap), ("af_xdp", .afXDP)])
         address = map.ipv4("address", required: true)
         mac = map.mac("mac", required: true)
         gatewayMAC = map.mac("gateway_mac")

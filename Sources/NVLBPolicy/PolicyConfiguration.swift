@@ -52,7 +52,16 @@ public struct PolicyConfiguration: Sendable, Equatable {
             /// Always 0, for peers that match the whole 32-bit key.
             case zero
         }
+        /// How `nvlb run` receives and sends frames (docs/operations.md "I/O backends").
+        public enum IOBackend: String, Sendable, Equatable, CaseIterable {
+            /// AF_PACKET sockets in a `PACKET_FANOUT` group (the default).
+            case pcap
+            /// AF_XDP sockets fed by nvlb's XDP program, which steers frames to their flow's owner (docs/afxdp.md).
+            case afXDP = "af_xdp"
+        }
         public var interface: String?
+        /// `io`: the live I/O backend; `nvlb run --io` overrides it.
+        public var io: IOBackend = .pcap
         public var address: IPv4Address
         public var mac: MACAddress
         public var gatewayMAC: MACAddress?

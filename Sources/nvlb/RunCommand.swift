@@ -27,6 +27,12 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var worker: WorkersOption
 
+    @Option(
+        help: ArgumentHelp(
+            "Live I/O backend: pcap (AF_PACKET fanout) or af_xdp (AF_XDP with nvlb's XDP program); default underlay.io.",
+            valueName: "BACKEND"))
+    var io: String?
+
     @Option(help: ArgumentHelp("Seconds between counter log lines (0: only at exit).", valueName: "S"))
     var statsInterval: Double = 10
 
@@ -36,6 +42,9 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         if statsInterval < 0 { throw ValidationError("--stats-interval must not be negative") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level '\(logLevel)'") }
+        if let io, PolicyConfiguration.Underlay.IOBackend(rawValue: io) == nil {
+            throw ValidationError("unknown --io '\(io)' (expected pcap or af_xdp)")
+        }
     }
 
     func run() async throws {
@@ -57,7 +66,9 @@ struct RunCommand: AsyncParsableCommand {
         let tokens = try ManagementWiring.preflight(path: self.configuration.config)
         let engine: LiveEngine
         do {
-            engine = try LiveEngine(configuration: configuration, workers: worker.workers, logger: logger)
+            engine = try LiveEngine(
+                configuration: configuration, workers: worker.workers,
+                io: io.flatMap(PolicyConfiguration.Underlay.IOBackend.init(rawValue:)), logger: logger)
             try engine.start()
         } catch {
             printError("nvlb run: \(error)")
@@ -124,9 +135,7 @@ struct LiveService: Service {
     func reload() {
         do {
             let configuration = try store.reloadFile().configuration
-            // Measured against what the engine started with: still waiting until a restart.
-            for problem in RestartOnlyKeys.changes(from: engine.configuration, to: configuration) {
-                logger.warning("reload: \(problem.path): \(problem.message)")
+            "\(title): in=\(c.packetsIn) out=\(c.packetsOut) answered=\(c.answered) dropped=\(c.dropped) flows=\(c.flowsCreated) handoffs=\(c.handoffs) sent=\(io.transmitted) send_failures=\(io.transmitFailures) handoff_overflows=\(io.handoffOverflows) handoff_drops=\(io.handoffDrops) kernel_drops=\(io.kernelDrops) checksums_completed=\(io.checksumsCompleted) superframes=\(io.superframes) superframe_drops=\(io.superframeDrops) checksum_drops=\(io.checksumDrops)\(xdp)\(drops.isEmpty ? "" : " drops: " + drops)"
             }
             logger.info("reloaded \(path): \(String(ConfigurationSummary.render(configuration).prefix { $0 != "\n" }))")
         } catch {
@@ -136,10 +145,14 @@ struct LiveService: Service {
 
     func logCounters(_ title: String) {
         let (c, io) = engine.counters()
+        let xdp =
+            engine.xdpCounters().map {
+                " xdp_steered=\($0.steered) xdp_worker0=\($0.toWorkerZero) xdp_no_socket=\($0.ownerWithoutSocket) xdp_dropped=\($0.dropped)"
+            } ?? ""
         let drops = c.drops.filter { $0.value > 0 }.sorted { $0.key.name < $1.key.name }
             .map { "\($0.key.name)=\($0.value)" }.joined(separator: " ")
         logger.info(
-            "\(title): in=\(c.packetsIn) out=\(c.packetsOut) answered=\(c.answered) dropped=\(c.dropped) flows=\(c.flowsCreated) handoffs=\(c.handoffs) sent=\(io.transmitted) send_failures=\(io.transmitFailures) handoff_overflows=\(io.handoffOverflows) handoff_drops=\(io.handoffDrops) kernel_drops=\(io.kernelDrops) checksums_completed=\(io.checksumsCompleted) superframes=\(io.superframes) superframe_drops=\(io.superframeDrops)\(drops.isEmpty ? "" : " drops: " + drops)"
+            "\(title): in=\(c.packetsIn) out=\(c.packetsOut) answered=\(c.answered) dropped=\(c.dropped) flows=\(c.flowsCreated) handoffs=\(c.handoffs) sent=\(io.transmitted) send_failures=\(io.transmitFailures) handoff_overflows=\(io.handoffOverflows) handoff_drops=\(io.handoffDrops) kernel_drops=\(io.kernelDrops) checksums_completed=\(io.checksumsCompleted) superframes=\(io.superframes) superframe_drops=\(io.superframeDrops) checksum_drops=\(io.checksumDrops)\(xdp)\(drops.isEmpty ? "" : " drops: " + drops)"
         )
     }
 }

@@ -229,7 +229,8 @@ final class HeldConnection {
 extension Lab {
     /// Starts `executable run --config <configuration>` in the nvlb namespace, logging to
     /// `nvlb.log` in the run directory.
-    func startLoadBalancer(_ executable: String, lifetime: Int = 300) throws -> LabDaemon {
+    /// `arguments` follow the configuration (e.g. `--io af_xdp`).
+    func startLoadBalancer(_ executable: String, lifetime: Int = 300, arguments: [String] = []) throws -> LabDaemon {
         let logPath = runDirectory.appendingPathComponent("nvlb.log").path
         let log = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard log >= 0 else { throw LabError("cannot create \(logPath)") }
@@ -238,7 +239,7 @@ extension Lab {
             [
                 "ip", "netns", "exec", namespace("lb"), "/usr/bin/timeout", "-k", "5", String(lifetime), executable,
                 "run", "--config", configuration.path,
-            ], input: nil, output: log, error: log)
+            ] + arguments, input: nil, output: log, error: log)
         return LabDaemon(pid: pid)
     }
 

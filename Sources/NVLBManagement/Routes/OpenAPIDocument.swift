@@ -405,6 +405,7 @@ enum OpenAPIDocument {
                     mtu: { type: integer }
                     ttl: { type: integer }
                     flow_id: { enum: [hash, zero] }
+                    io: { enum: [pcap, af_xdp] }
                 external:
                   type: object
                   required: [mac, gateway_mac]

@@ -62,11 +62,22 @@ public final class LiveEngine: @unchecked Sendable {
         /// complete census sweep (``FlowCensus``); nil before the first.
         public var flows: UInt64?
         public var dipFlows: [UInt64: UInt64] = [:]
+        /// af_xdp: frames dropped because their TCP/UDP checksum was wrong (docs/afxdp.md).
+        public var checksumDrops: UInt64 = 0
     }
+
+    /// The live I/O backend in use (docs/operations.md "I/O backends").
+    public let io: PolicyConfiguration.Underlay.IOBackend
+    /// The af_xdp backend's UMEM and XDP programs; nil with pcap.
+    let afxdp: AFXDPBackend?
 
     /// Plans placement and checks that the interfaces can be captured (a clear error
     /// for a missing interface or a lack of permission), without starting workers.
-    public init(configuration: PolicyConfiguration, workers: Int?, logger: Logger) throws {
+    /// `io` overrides `underlay.io` (`nvlb run --io`).
+    public init(
+        configuration: PolicyConfiguration, workers: Int?, io: PolicyConfiguration.Underlay.IOBackend? = nil,
+        logger: Logger
+    ) throws {
         guard let underlay = configuration.underlay.interface else {
             throw LiveEngineError("underlay.interface is required for nvlb run")
         }
@@ -104,6 +115,10 @@ public final class LiveEngine: @unchecked Sendable {
                 logger.warning("\(interface): cannot turn receive coalescing off: \(error)")
             }
         }
+        self.io = io ?? configuration.underlay.io
+        afxdp =
+            self.io == .afXDP ? try AFXDPBackend(configuration: configuration, workers: n, logger: logger) : nil
+        afxdp?.adopt(publisher.snapshot(), logger: logger)
     }
 
     /// Starts the workers. Throws when a worker cannot open its capture or transmitter.
@@ -113,7 +128,11 @@ public final class LiveEngine: @unchecked Sendable {
         let started = Barrier(parties: placement.slots.count + 1)
         for slot in placement.slots {
             let thread = try WorkerThread.start(index: slot.index, cpu: slot.cpu) { [self] in
-                run(slot: slot, fanoutGroup: fanoutGroup, started: started)
+                if let afxdp {
+                    runAFXDP(slot: slot, backend: afxdp, started: started)
+                } else {
+                    run(slot: slot, fanoutGroup: fanoutGroup, started: started)
+                }
             }
             if case .failed = thread.pinning { logger.warning("worker \(slot.index): \(thread.pinning)") }
             threads.append(thread)
@@ -130,7 +149,9 @@ public final class LiveEngine: @unchecked Sendable {
     /// freed after every worker passed a quiescent point. Never blocks the workers.
     public func reload(_ configuration: PolicyConfiguration) {
         health.withLock { health in
-            _ = publisher.publish(PolicySnapshot(configuration: configuration, health: health))
+            let snapshot = PolicySnapshot(configuration: configuration, health: health)
+            _ = publisher.publish(snapshot)
+            afxdp?.adopt(snapshot, logger: logger)
         }
     }
 
@@ -158,7 +179,11 @@ public final class LiveEngine: @unchecked Sendable {
         for thread in threads { thread.join() }
         threads.removeAll()
         publisher.synchronize(timeout: .seconds(1))
+        afxdp?.detach()
     }
+
+    /// The XDP programs' counters (af_xdp only).
+    public func xdpCounters() -> AFXDPProgram.Counters? { afxdp?.programCounters() }
 
     /// Counters summed over workers (as of each worker's last copy, ≤ 1 s old).
     public func counters() -> (dataplane: CounterSnapshot, io: WorkerIOCounters) {
@@ -177,6 +202,7 @@ public final class LiveEngine: @unchecked Sendable {
                 sum.gratuitousARPs += w.gratuitousARPs
                 if let flows = w.flows { sum.flows = (sum.flows ?? 0) + flows }
                 sum.dipFlows.merge(w.dipFlows, uniquingKeysWith: +)
+                sum.checksumDrops += w.checksumDrops
             }
         }
         return (dataplane, io)
