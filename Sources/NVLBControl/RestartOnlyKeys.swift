@@ -26,6 +26,7 @@ public enum RestartOnlyKeys {
         check(
             "external.interface", text(running.external?.interface ?? running.underlay.interface),
             text(next.external?.interface ?? next.underlay.interface))
+        check("underlay.io", running.underlay.io.rawValue, next.underlay.io.rawValue)
         check("balancer.workers", describe(running.balancer.workers), describe(next.balancer.workers))
         check(
             "balancer.flow_table_capacity", String(running.balancer.flowTableCapacity),

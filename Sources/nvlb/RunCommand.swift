@@ -135,7 +135,9 @@ struct LiveService: Service {
     func reload() {
         do {
             let configuration = try store.reloadFile().configuration
-            "\(title): in=\(c.packetsIn) out=\(c.packetsOut) answered=\(c.answered) dropped=\(c.dropped) flows=\(c.flowsCreated) handoffs=\(c.handoffs) sent=\(io.transmitted) send_failures=\(io.transmitFailures) handoff_overflows=\(io.handoffOverflows) handoff_drops=\(io.handoffDrops) kernel_drops=\(io.kernelDrops) checksums_completed=\(io.checksumsCompleted) superframes=\(io.superframes) superframe_drops=\(io.superframeDrops) checksum_drops=\(io.checksumDrops)\(xdp)\(drops.isEmpty ? "" : " drops: " + drops)"
+            // Measured against what the engine started with: still waiting until a restart.
+            for problem in RestartOnlyKeys.changes(from: engine.configuration, to: configuration) {
+                logger.warning("reload: \(problem.path): \(problem.message)")
             }
             logger.info("reloaded \(path): \(String(ConfigurationSummary.render(configuration).prefix { $0 != "\n" }))")
         } catch {

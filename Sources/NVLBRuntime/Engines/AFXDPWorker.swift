@@ -149,37 +149,10 @@ extension LiveEngine {
             neighborUpdates: neighborUpdates, batch: Self.batch, ownAddress: configuration.underlay.address,
             ownMAC: configuration.underlay.mac)
         let loop = WorkerLoop(index: index, workers: workers, dataplane: dataplane, io: io, batchSize: Self.batch)
-        var lastReport: UInt64 = 0
-
-        quiescence.online(worker: index)
-        while !stopFlag.value.load(ordering: .acquiring) {
-            io.beginPass(&loop.dataplane)
-            let moved = publisher.current()._withUnsafeGuaranteedRef { policy in loop.poll(policy) }
-            io.endPass(&loop.dataplane)
-            quiescence.quiesce(worker: index)
-
-            let clock = nvlb_monotonic_nanoseconds()
-            if clock &- lastReport > 500_000_000 {
-                lastReport = clock
-                reportAFXDP(worker: index, loop: loop)
-            }
-            if moved == 0 {
-                quiescence.offline(worker: index)
-                io.idle()
-                quiescence.online(worker: index)
-            }
-        }
-        quiescence.offline(worker: index)
-        reportAFXDP(worker: index, loop: loop)
+        drive(loop, worker: index)
+        // The loop (whose flow table lives in `memory`) goes before the memory.
         withExtendedLifetime(loop) {}
         _ = consume memory
-    }
-
-    func reportAFXDP(worker index: Int, loop: WorkerLoop<AFXDPLinkIO>) {
-        let snapshot = loop.dataplane.counters.snapshot()
-        let figures = loop.io.refreshCounters()
-        latest.withLock { $0[index] = snapshot }
-        extra.withLock { $0[index] = figures }
     }
 }
 
@@ -189,7 +162,7 @@ extension LiveEngine {
 /// ring of the egress interface; frames dropped go back to the pool. Frames nvlb writes
 /// itself (ARP requests, extra fragments, frames another worker handed over) are copied
 /// into spare frames the worker takes from the pool once per pass.
-final class AFXDPLinkIO: WorkerIO {
+final class AFXDPLinkIO: LiveWorkerIO {
     typealias Token = NoToken
 
     /// One interface as a worker sees it: a socket per receive queue (the first sends), the
@@ -267,14 +240,11 @@ final class AFXDPLinkIO: WorkerIO {
     /// Receive source → (link, socket).
     let sources: [(link: Link, socket: AFXDPSocket)]
     let handoffs: [[FrameHandoff]]
-    let neighborUpdates: [[SPSCRing<NeighborMessage>]]
     let rxAddresses: UnsafeMutablePointer<UInt64>
     let rxLengths: UnsafeMutablePointer<UInt32>
     let received: UnsafeMutablePointer<FrameHandoff.Descriptor>
     let pollDescriptors: UnsafeMutablePointer<pollfd>
-    let ownAddress: UInt32
-    let ownMAC: UInt64
-    var now: UInt32 = 0
+    var control: LiveWorkerControl
     var counters = LiveEngine.WorkerIOCounters()
     let batch: Int
 
@@ -290,7 +260,6 @@ final class AFXDPLinkIO: WorkerIO {
         external = links.count > 1 ? links[1] : links[0]
         sources = links.flatMap { link in link.sockets.map { (link: link, socket: $0) } }
         self.handoffs = handoffs
-        self.neighborUpdates = neighborUpdates
         self.batch = batch
         rxAddresses = .allocate(capacity: batch)
         rxLengths = .allocate(capacity: batch)
@@ -299,8 +268,8 @@ final class AFXDPLinkIO: WorkerIO {
         for (i, source) in sources.enumerated() {
             pollDescriptors[i] = pollfd(fd: source.socket.descriptor, events: Int16(POLLIN), revents: 0)
         }
-        self.ownAddress = ownAddress.rawValue
-        self.ownMAC = ownMAC.rawValue
+        control = LiveWorkerControl(
+            index: index, workers: workers, neighborUpdates: neighborUpdates, ownAddress: ownAddress, ownMAC: ownMAC)
     }
 
     deinit {
@@ -355,13 +324,11 @@ final class AFXDPLinkIO: WorkerIO {
     }
 
     /// The XDP program steers frames to their owner, so this happens only while the program's
-    /// frontend map lags a reload: the frame is copied to the owner, as with the pcap backend.
+    /// frontend map lags a reload: the frame is copied to the owner, as with the pcap backend
+    /// (``LiveEngine/handOff(_:to:counters:)``).
     @inline(__always)
     func handOff(_ packet: Packet, token: NoToken, to owner: Int) -> Bool {
-        guard handoffs[owner][index].send(packet.bytes, length: packet.length) else {
-            counters.handoffOverflows &+= 1
-            return false
-        }
+        guard LiveEngine.handOff(packet, to: handoffs[owner][index], counters: &counters) else { return false }
         recycle(packet)
         return true
     }
@@ -370,30 +337,15 @@ final class AFXDPLinkIO: WorkerIO {
     /// worker 0, which tells the others); an ARP reply to nvlb ends here.
     @inline(__always)
     func intercept(_ packet: Packet, from source: Int, dataplane: inout DataplaneWorker) -> Bool {
-        guard sources[source].link === underlay, packet.length >= 42,
-            packet.bytes.loadUnaligned(fromByteOffset: 12, as: UInt16.self) == UInt16(0x0806).bigEndian
-        else { return false }
-        if let update = dataplane.neighbors.learn(
-            arpFrame: packet.bytes, length: packet.length, ownAddress: IPv4Address(rawValue: ownAddress),
-            now: dataplane.clockMilliseconds)
-        {
-            let message = NeighborMessage(
-                address: update.address.rawValue, mac: update.mac.rawValue, create: update.create)
-            for other in 0..<workers where other != index {
-                _ = neighborUpdates[other][index].enqueue(message)
-            }
-        }
-        guard packet.bytes.loadUnaligned(fromByteOffset: 20, as: UInt16.self) == UInt16(2).bigEndian else {
+        guard sources[source].link === underlay, control.interceptARP(packet, dataplane: &dataplane) else {
             return false
         }
-        dataplane.counters.received()
-        dataplane.counters.answered()
         recycle(packet)
         return true
     }
 
     @inline(__always)
-    func flowClock(_ tokens: UnsafeMutablePointer<NoToken>, count: Int) -> UInt32 { now }
+    func flowClock(_ tokens: UnsafeMutablePointer<NoToken>, count: Int) -> UInt32 { control.now }
 
     @inline(__always)
     func transmit(
@@ -476,39 +428,26 @@ final class AFXDPLinkIO: WorkerIO {
         for link in links { link.service() }
     }
 
-    /// Start of a pass: the clocks, and what the other workers learned from ARP.
-    func beginPass(_ dataplane: inout DataplaneWorker) {
-        let nanoseconds = nvlb_monotonic_nanoseconds()
-        now = UInt32(truncatingIfNeeded: nanoseconds / 1_000_000_000)
-        dataplane.clockMilliseconds = nanoseconds / 1_000_000
-        for source in 0..<workers where source != index {
-            while let message = neighborUpdates[index][source].dequeue() {
-                dataplane.neighbors.apply(
-                    NeighborUpdate(
-                        address: IPv4Address(rawValue: message.address), mac: MACAddress(rawValue: message.mac),
-                        create: message.create),
-                    now: dataplane.clockMilliseconds)
-            }
-        }
-    }
+    func beginPass(_ dataplane: inout DataplaneWorker) { control.beginPass(&dataplane) }
 
-    /// End of a pass: ARP requests the pipeline asked for, everything queued leaves, and
-    /// the UMEM's bookkeeping.
+    @inline(__always)
+    func adopt(_ policy: PolicySnapshot) { control.adopt(policy) }
+
+    /// End of a pass: ARP requests and gratuitous ARP written into spare frames, everything
+    /// queued leaves, the UMEM's bookkeeping; a slice of the flow table is counted.
     func endPass(_ dataplane: inout DataplaneWorker) {
-        let mac = MACAddress(rawValue: ownMAC)
-        let address = IPv4Address(rawValue: ownAddress)
-        let link = underlay
-        dataplane.drainARPRequests { target in
+        control.queueARP(&dataplane, counters: &counters) { port, write in
+            let link = port == .underlay ? underlay : external
             guard let base = link.spare() else {
                 counters.transmitFailures &+= 1
                 return
             }
-            let length = NeighborCache.writeRequest(
-                for: target, sourceMAC: mac, sourceAddress: address, into: link.area + Int(base) + Packet.headroom)
+            let length = write(link.area + Int(base) + Packet.headroom)
             enqueue(link, address: base &+ UInt64(Packet.headroom), length: length)
         }
         flush()
         service()
+        control.countFlows(dataplane, counters: &counters)
     }
 
     /// The I/O counters as of now (the kernel's drops read from the sockets).

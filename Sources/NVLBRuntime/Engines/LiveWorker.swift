@@ -53,7 +53,6 @@ extension LiveEngine {
             started.wait()
             return
         }
-        if let warning = Self.raisePriority() { logger.warning("worker \(index): \(warning)") }
         started.wait()
         let memory = flowMemory.take()!
         var dataplane = DataplaneWorker(
@@ -66,31 +65,7 @@ extension LiveEngine {
             batch: batch, ownAddress: configuration.underlay.address, ownMAC: configuration.underlay.mac, logger: logger
         )
         let loop = WorkerLoop(index: index, workers: workers, dataplane: dataplane, io: io, batchSize: batch)
-        var lastReport: UInt64 = 0
-
-        quiescence.online(worker: index)
-        while !stopFlag.value.load(ordering: .acquiring) {
-            io.beginPass(&loop.dataplane)
-            let moved = publisher.current()._withUnsafeGuaranteedRef { policy in
-                io.adopt(policy)
-                return loop.poll(policy)
-            }
-            io.endPass(&loop.dataplane)
-            quiescence.quiesce(worker: index)
-
-            let clock = nvlb_monotonic_nanoseconds()
-            if clock &- lastReport > 500_000_000 {
-                lastReport = clock
-                report(worker: index, loop: loop)
-            }
-            if moved == 0 {
-                quiescence.offline(worker: index)
-                io.idle()
-                quiescence.online(worker: index)
-            }
-        }
-        quiescence.offline(worker: index)
-        report(worker: index, loop: loop)
+        drive(loop, worker: index)
         // The loop (whose flow table lives in `memory`) goes before the memory.
         withExtendedLifetime(loop) {}
         _ = consume memory
@@ -115,16 +90,6 @@ extension LiveEngine {
                 + "under overload the forwarded rate may fall below its peak (docs/operations.md \"Overload\")"
         }
         return nil
-    }
-
-    /// Copies a worker's counters where ``counters()`` reads them.
-    func report(worker index: Int, loop: WorkerLoop<LinkIO>) {
-        var snapshot = loop.dataplane.counters.snapshot()
-        let figures = loop.io.refreshCounters()
-        // Frames dropped at a full hand-off ring left the worker loop like hand-offs.
-        snapshot.handoffs &-= figures.handoffDrops
-        latest.withLock { $0[index] = snapshot }
-        extra.withLock { $0[index] = figures }
     }
 
     /// Hands a received frame of a flow another worker owns to that worker through
@@ -159,7 +124,7 @@ extension LiveEngine {
     /// A live worker's I/O for the worker loop (docs/operations.md "Workers and NUMA"):
     /// libpcap captures of its `PACKET_FANOUT` members in, batched transmitters out, frame
     /// hand-offs to and from the other workers, ARP learning shared through neighbour rings.
-    final class LinkIO: WorkerIO {
+    final class LinkIO: LiveWorkerIO {
         typealias Token = NoToken
         let index: Int
         let workers: Int
@@ -168,25 +133,13 @@ extension LiveEngine {
         let external: Link
         /// `handoffs[owner][source]`.
         let handoffs: [[FrameHandoff]]
-        /// `neighborUpdates[destination][source]`.
-        let neighborUpdates: [[SPSCRing<NeighborMessage>]]
         let rx: FrameBuffers
         let received: UnsafeMutablePointer<FrameHandoff.Descriptor>
-        let requests: UnsafeMutableRawPointer
-        /// nvlb's PA and underlay MAC in the policy of the current pass (``adopt(_:)``).
-        var ownAddress: UInt32
-        var ownMAC: UInt64
+        /// ARP requests and gratuitous ARP frames of the pass, kept until its flush.
+        let arpFrames: UnsafeMutableRawPointer
+        static let arpFrameCapacity = DataplaneWorker.arpQueueCapacity + 16
         let logger: Logger
-        /// Gratuitous ARP (worker 0 only) and its frames, kept until the end-of-pass flush.
-        var announcer = AddressAnnouncer()
-        var announcementFrames = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
-        var announcementCapacity = 1
-        /// Live flows, counted between passes (docs/metrics.md `nvlb_flows`).
-        var census = FlowCensus()
-        /// Monotonic clock of the current pass, in nanoseconds.
-        var clock: UInt64 = 0
-        /// Flow clock of the current pass, in seconds.
-        var now: UInt32 = 0
+        var control: LiveWorkerControl
         var counters = WorkerIOCounters()
 
         init(
@@ -200,19 +153,17 @@ extension LiveEngine {
             underlay = links[0]
             external = links.count > 1 ? links[1] : links[0]
             self.handoffs = handoffs
-            self.neighborUpdates = neighborUpdates
             rx = FrameBuffers(count: batch, slotSize: 64 + LiveEngine.frameCapacity + 64, headroom: Packet.headroom)
             received = .allocate(capacity: batch)
-            requests = .allocate(byteCount: DataplaneWorker.arpQueueCapacity * 64, alignment: 64)
-            self.ownAddress = ownAddress.rawValue
-            self.ownMAC = ownMAC.rawValue
+            arpFrames = .allocate(byteCount: Self.arpFrameCapacity * 64, alignment: 64)
+            control = LiveWorkerControl(
+                index: index, workers: workers, neighborUpdates: neighborUpdates, ownAddress: ownAddress, ownMAC: ownMAC)
             self.logger = logger
         }
 
         deinit {
             received.deallocate()
-            requests.deallocate()
-            announcementFrames.deallocate()
+            arpFrames.deallocate()
         }
 
         var receiveSources: Int { links.count }
@@ -259,33 +210,15 @@ extension LiveEngine {
             LiveEngine.handOff(packet, to: handoffs[owner][index], counters: &counters)
         }
 
-        /// Learns from every ARP frame on the underlay and tells the other workers (ARP
-        /// frames reach one fanout member only); an ARP reply to nvlb ends here, answered.
+        /// ARP on the underlay (``LiveWorkerControl/interceptARP(_:dataplane:)``); an ARP
+        /// reply to nvlb ends here, answered.
         @inline(__always)
         func intercept(_ packet: Packet, from source: Int, dataplane: inout DataplaneWorker) -> Bool {
-            guard source == 0, packet.length >= 42,
-                packet.bytes.loadUnaligned(fromByteOffset: 12, as: UInt16.self) == UInt16(0x0806).bigEndian
-            else { return false }
-            if let update = dataplane.neighbors.learn(
-                arpFrame: packet.bytes, length: packet.length, ownAddress: IPv4Address(rawValue: ownAddress),
-                now: dataplane.clockMilliseconds)
-            {
-                let message = NeighborMessage(
-                    address: update.address.rawValue, mac: update.mac.rawValue, create: update.create)
-                for other in 0..<workers where other != index {
-                    _ = neighborUpdates[other][index].enqueue(message)
-                }
-            }
-            guard packet.bytes.loadUnaligned(fromByteOffset: 20, as: UInt16.self) == UInt16(2).bigEndian else {
-                return false
-            }
-            dataplane.counters.received()
-            dataplane.counters.answered()
-            return true
+            source == 0 && control.interceptARP(packet, dataplane: &dataplane)
         }
 
         @inline(__always)
-        func flowClock(_ tokens: UnsafeMutablePointer<NoToken>, count: Int) -> UInt32 { now }
+        func flowClock(_ tokens: UnsafeMutablePointer<NoToken>, count: Int) -> UInt32 { control.now }
 
         @inline(__always)
         func transmit(
@@ -316,69 +249,27 @@ extension LiveEngine {
             for link in links { counters.transmitted &+= UInt64(link.transmitter.flush()) }
         }
 
-        /// Start of a pass: the clocks, and what the other workers learned from ARP.
-        func beginPass(_ dataplane: inout DataplaneWorker) {
-            let nanoseconds = nvlb_monotonic_nanoseconds()
-            clock = nanoseconds
-            now = UInt32(truncatingIfNeeded: nanoseconds / 1_000_000_000)
-            dataplane.clockMilliseconds = nanoseconds / 1_000_000
-            for source in 0..<workers where source != index {
-                while let message = neighborUpdates[index][source].dequeue() {
-                    dataplane.neighbors.apply(
-                        NeighborUpdate(
-                            address: IPv4Address(rawValue: message.address), mac: MACAddress(rawValue: message.mac),
-                            create: message.create),
-                        now: dataplane.clockMilliseconds)
-                }
-            }
-        }
+        func beginPass(_ dataplane: inout DataplaneWorker) { control.beginPass(&dataplane) }
 
-        /// The policy of this pass: nvlb's own addresses follow it (a PA or MAC changed
-        /// through the management API or SIGHUP takes effect without a restart), and worker
-        /// 0 schedules gratuitous ARP when the addresses nvlb answers for changed.
         @inline(__always)
-        func adopt(_ policy: PolicySnapshot) {
-            ownAddress = policy.underlayAddress
-            ownMAC = policy.underlayMAC
-            if index == 0 { announcer.adopt(policy, now: clock / 1_000_000) }
-        }
+        func adopt(_ policy: PolicySnapshot) { control.adopt(policy) }
 
-        /// Worker 0: the gratuitous ARP round due now, queued for the end-of-pass flush.
-        func announce() {
-            guard index == 0, let list = announcer.due(now: clock / 1_000_000) else { return }
-            if list.count > announcementCapacity {
-                announcementFrames.deallocate()
-                announcementCapacity = list.count
-                announcementFrames = .allocate(byteCount: list.count * 64, alignment: 64)
-            }
-            for (i, announcement) in list.enumerated() {
-                let frame = announcementFrames + i * 64
-                let length = GratuitousARP.write(announcement, into: frame)
-                (announcement.port == .underlay ? underlay : external).transmitter.append(frame, length: length)
-            }
-            counters.gratuitousARPs &+= UInt64(list.count)
-        }
-
-        /// End of a pass: ARP requests the pipeline asked for (next hops without a MAC
-        /// yet) and gratuitous ARP, then everything queued leaves; a slice of the flow
-        /// table is counted.
+        /// End of a pass: ARP requests and gratuitous ARP, then everything queued leaves; a
+        /// slice of the flow table is counted.
         func endPass(_ dataplane: inout DataplaneWorker) {
-            var i = 0
-            let mac = MACAddress(rawValue: ownMAC)
-            let address = IPv4Address(rawValue: ownAddress)
-            dataplane.drainARPRequests { target in
-                let buffer = requests + i &* 64
-                let length = NeighborCache.writeRequest(
-                    for: target, sourceMAC: mac, sourceAddress: address, into: buffer)
-                underlay.transmitter.append(buffer, length: length)
-                i &+= 1
+            var used = 0
+            control.queueARP(&dataplane, counters: &counters) { port, write in
+                if used == Self.arpFrameCapacity {
+                    // Many addresses to announce: what is queued leaves, the buffers are reused.
+                    flush()
+                    used = 0
+                }
+                let frame = arpFrames + used &* 64
+                used &+= 1
+                (port == .underlay ? underlay : external).transmitter.append(frame, length: write(frame))
             }
-            announce()
             flush()
-            if census.advance(dataplane.flows, now: now, clock: clock) {
-                counters.flows = census.total
-                counters.dipFlows = census.dips()
-            }
+            control.countFlows(dataplane, counters: &counters)
         }
 
         /// The I/O counters as of now (transmit failures, truncations, kernel drops and the
