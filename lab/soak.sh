@@ -115,23 +115,30 @@ except FileNotFoundError: pass
 print(ok, failed)' "$WORK/download.jsonl"; }
 counter() { grep 'counters:' "$LOG" | tail -n 1 | grep -o " $1=[0-9]*" | cut -d= -f2; }
 
+# The reloads, on their own schedule: one line in reloads.txt each.
+(
+    weight=1
+    next=$((SECONDS + RELOAD))
+    while [ $SECONDS -lt $END ]; do
+        if [ $SECONDS -ge $next ]; then
+            weight=$((3 - weight))
+            sed -i "s/{ vsid: 5001, ca: 10.1.6.22, weight: [0-9]* }/{ vsid: 5001, ca: 10.1.6.22, weight: $weight }/" "$CONFIG"
+            kill -HUP "$NVLB_PID" && echo "$SECONDS $weight" >>"$WORK/reloads.txt"
+            next=$((next + RELOAD))
+        fi
+        sleep 0.2
+    done
+) &
+LOOPS+=($!)
+reloads() { [ -f "$WORK/reloads.txt" ] && wc -l <"$WORK/reloads.txt" || echo 0; }
+
 WARMUP=$((SECONDS_TOTAL / 10))
 START=$SECONDS
 NEXT_SAMPLE=$START
-NEXT_RELOAD=$((START + RELOAD))
-RELOADS=0
-WEIGHT=1
 BASE_RSS= BASE_FDS= BASE_THREADS= MAX_RSS=0 MAX_FDS=0 MAX_THREADS=0 FIRST_RSS=
-printf '%8s %10s %5s %7s %9s %7s %9s %8s %6s\n' seconds rss_kib fds threads requests failed downloads reloads flows
+printf '%8s %10s %5s %7s %9s %7s %9s %8s %8s\n' seconds rss_kib fds threads requests failed downloads reloads created
 while [ $SECONDS -lt $END ]; do
     kill -0 "$NVLB_PID" 2>/dev/null || { echo "lab/soak.sh: nvlb exited: $(tail -n 5 "$LOG")" >&2; exit 1; }
-    if [ $SECONDS -ge $NEXT_RELOAD ]; then
-        WEIGHT=$((3 - WEIGHT))
-        sed -i "s/{ vsid: 5001, ca: 10.1.6.22, weight: [0-9]* }/{ vsid: 5001, ca: 10.1.6.22, weight: $WEIGHT }/" "$CONFIG"
-        kill -HUP "$NVLB_PID"
-        RELOADS=$((RELOADS + 1))
-        NEXT_RELOAD=$((NEXT_RELOAD + RELOAD))
-    fi
     if [ $SECONDS -ge $NEXT_SAMPLE ]; then
         rss=$(rss_kb) fd=$(fds) th=$(threads)
         read -r ok failed < <(sum_ok)
@@ -143,16 +150,17 @@ while [ $SECONDS -lt $END ]; do
             [ "$fd" -gt $MAX_FDS ] && MAX_FDS=$fd
             [ "$th" -gt $MAX_THREADS ] && MAX_THREADS=$th
         fi
-        printf '%8d %10d %5d %7d %9d %7d %6d/%-2d %8d %6s\n' $((SECONDS - START)) "$rss" "$fd" "$th" "$ok" "$failed" \
-            "$dl_ok" "$dl_failed" "$RELOADS" "$(counter flows)"
+        printf '%8d %10d %5d %7d %9d %7d %6d/%-2d %8d %8s\n' $((SECONDS - START)) "$rss" "$fd" "$th" "$ok" "$failed" \
+            "$dl_ok" "$dl_failed" "$(reloads)" "$(counter flows)"
         NEXT_SAMPLE=$((NEXT_SAMPLE + SAMPLE))
     fi
-    sleep 0.2
+    sleep 1
 done
 for pid in "${LOOPS[@]}"; do wait "$pid" 2>/dev/null || true; done
 LOOPS=()
 
 LAST_RSS=$(rss_kb)
+RELOADS=$(reloads)
 read -r ok failed < <(sum_ok)
 read -r dl_ok dl_failed < <(downloads)
 LOGGED=$(grep -c "reloaded $CONFIG" "$LOG" || true)
