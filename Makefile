@@ -15,6 +15,7 @@ help:
 	@echo "make test   install missing system packages, build, run the whole test suite"
 	@echo "make bench  release build, in-memory data plane benchmark"
 	@echo "make fuzz   libFuzzer campaigns of the pipeline and the loader (FUZZ_SECONDS each)"
+	@echo "make soak   the lab under traffic and reloads for SOAK_SECONDS (default 1800); RSS, fds flat"
 
 # Installs whatever is missing among the Debian packages given in PKGS.
 define install_missing
@@ -121,3 +122,11 @@ fuzz-build: deps
 	cd Fuzz && $(SWIFT) build -c release --scratch-path ../.build-fuzz -Xswiftc -sanitize=fuzzer,address
 fuzz: fuzz-build
 	bash Fuzz/run.sh $(FUZZ_SECONDS) .build-fuzz
+
+# Soak of `nvlb run` in the lab (root; docs/lab.md "Soak"): SOAK_SECONDS of real TCP traffic with a
+# reload every 10 s; fails if nvlb's RSS, descriptors or threads grow. Not part of `make test`.
+SOAK_SECONDS ?= 1800
+SOAK_SAMPLE  ?= 30
+.PHONY: soak
+soak: build
+	nice -n 19 bash lab/soak.sh --seconds $(SOAK_SECONDS) --sample $(SOAK_SAMPLE)

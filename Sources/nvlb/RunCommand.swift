@@ -110,8 +110,15 @@ struct LiveService: Service {
 
     func run() async throws {
         await withTaskGroup(of: Void.self) { group in
+            // SIGHUPs that arrive while a reload runs collapse into one more reload, which reads
+            // the file as it is then: a storm of signals never builds a backlog of reloads.
+            let (pending, requests) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
             group.addTask {
-                for await _ in await UnixSignalsSequence(trapping: .sighup) { reload() }
+                for await _ in await UnixSignalsSequence(trapping: .sighup) { requests.yield() }
+                requests.finish()
+            }
+            group.addTask {
+                for await _ in pending { reload() }
             }
             if statsInterval > 0 {
                 group.addTask {
