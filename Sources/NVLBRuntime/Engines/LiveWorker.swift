@@ -157,7 +157,8 @@ extension LiveEngine {
             received = .allocate(capacity: batch)
             arpFrames = .allocate(byteCount: Self.arpFrameCapacity * 64, alignment: 64)
             control = LiveWorkerControl(
-                index: index, workers: workers, neighborUpdates: neighborUpdates, ownAddress: ownAddress, ownMAC: ownMAC)
+                index: index, workers: workers, neighborUpdates: neighborUpdates, ownAddress: ownAddress, ownMAC: ownMAC
+            )
             self.logger = logger
         }
 

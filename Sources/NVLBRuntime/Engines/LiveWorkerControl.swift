@@ -113,7 +113,9 @@ struct LiveWorkerControl: ~Copyable {
         let mac = MACAddress(rawValue: ownMAC)
         let address = IPv4Address(rawValue: ownAddress)
         dataplane.drainARPRequests { target in
-            emit(.underlay) { NeighborCache.writeRequest(for: target, sourceMAC: mac, sourceAddress: address, into: $0) }
+            emit(.underlay) {
+                NeighborCache.writeRequest(for: target, sourceMAC: mac, sourceAddress: address, into: $0)
+            }
         }
         guard index == 0, let list = announcer.due(now: clock / 1_000_000) else { return }
         for announcement in list {
