@@ -139,7 +139,24 @@ final class LabDaemon {
         return status == nil
     }
 
-    func signal(_ signal: Int32) { if isRunning { Glibc.kill(pid, signal) } }
+    /// Sends `signal`: SIGHUP straight to the program, anything else through `timeout`.
+    /// (`timeout` relays every signal it gets, but also arms its `-k` kill timer on it: a
+    /// reload relayed through it would SIGKILL nvlb 5 s later.)
+    func signal(_ signal: Int32) {
+        guard isRunning else { return }
+        Glibc.kill(signal == SIGHUP ? programPID : pid, signal)
+    }
+
+    /// The program `timeout` runs (its only child), or `timeout` itself if not found.
+    var programPID: pid_t {
+        let path = "/proc/\(pid)/task/\(pid)/children"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+            let child = text.split(separator: " ").first.flatMap({
+                pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            })
+        else { return pid }
+        return child
+    }
 
     /// SIGTERM, then the exit status if it ends within `seconds` (nil: still running).
     func stop(within seconds: Double) -> Int32? {
