@@ -14,7 +14,7 @@ help:
 	@echo "make demo   install missing system packages, build, run nvlb on $(CONFIG)"
 	@echo "make test   install missing system packages, build, run the whole test suite"
 	@echo "make bench  release build, in-memory data plane benchmark"
-	@echo "make fuzz   libFuzzer campaigns of the pipeline and the loader (FUZZ_SECONDS each)"
+	@echo "make fuzz   libFuzzer campaigns of the pipeline, the loader and the management API (FUZZ_SECONDS each)"
 	@echo "make soak   the lab under traffic and reloads for SOAK_SECONDS (default 1800); RSS, fds flat"
 
 # Installs whatever is missing among the Debian packages given in PKGS.
@@ -113,15 +113,17 @@ live-bench: release
 	bash bench/live-bench.sh
 
 # libFuzzer harnesses (Fuzz/, a nested package built with -sanitize=fuzzer,address in its own
-# build folder): the packet pipeline and the configuration loader, FUZZ_SECONDS each.
+# build folder): the packet pipeline, the configuration loader and the management API's
+# request decoding, FUZZ_SECONDS each.
 # `make test` runs a short smoke of each; findings go to Fuzz/Regressions/ (replayed by swift test).
 FUZZ_SECONDS       ?= 300
 FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_ONLY          ?=
 .PHONY: fuzz fuzz-build
 fuzz-build: deps
 	cd Fuzz && $(SWIFT) build -c release --scratch-path ../.build-fuzz -Xswiftc -sanitize=fuzzer,address
 fuzz: fuzz-build
-	bash Fuzz/run.sh $(FUZZ_SECONDS) .build-fuzz
+	bash Fuzz/run.sh $(FUZZ_SECONDS) .build-fuzz $(FUZZ_ONLY)
 
 # Soak of `nvlb run` in the lab (root; docs/lab.md "Soak"): SOAK_SECONDS of real TCP traffic with a
 # reload every 10 s; fails if nvlb's RSS, descriptors or threads grow. Not part of `make test`.
@@ -129,4 +131,4 @@ SOAK_SECONDS ?= 1800
 SOAK_SAMPLE  ?= 30
 .PHONY: soak
 soak: build
-	nice -n 19 bash lab/soak.sh --seconds $(SOAK_SECONDS) --sample $(SOAK_SAMPLE)
+	bash lab/soak.sh --seconds $(SOAK_SECONDS) --sample $(SOAK_SAMPLE)

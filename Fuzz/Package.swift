@@ -19,5 +19,9 @@ let package = Package(
             name: "FuzzConfiguration",
             dependencies: ["FuzzSupport", .product(name: "NVLBTestSupport", package: "nvlb")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        .executableTarget(
+            name: "FuzzManagement",
+            dependencies: ["FuzzSupport", .product(name: "NVLBTestSupport", package: "nvlb")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import NVLBControl
 import NVLBTestSupport
 import Testing
 
@@ -44,6 +45,40 @@ struct FuzzCorpusTests {
                 Issue.record("\(file.lastPathComponent): \(error)")
             }
         }
+    }
+
+    @Test("every management request is applied or refused with a client error, consistently")
+    func managementCorpus() throws {
+        let files = try Self.inputs("management")
+        #expect(files.count >= 10, "the seed corpus is missing")
+        let harness = try ManagementFuzzHarness()
+        for file in files {
+            let data = try Data(contentsOf: file)
+            do {
+                try data.withUnsafeBytes { try harness.run($0) }
+            } catch {
+                Issue.record("\(file.lastPathComponent): \(error)")
+            }
+        }
+    }
+
+    @Test("the management harness applies a change and catches a stale If-Match")
+    func managementHarnessReachesChanges() throws {
+        let harness = try ManagementFuzzHarness()
+        let put = "PATCH /v1/load-balancers/blue-web/backends/5001/10.1.6.21\nIf-Match: $ETAG\n\n{\"weight\": 7}"
+        try Data(put.utf8).withUnsafeBytes { try harness.run($0) }
+        #expect(harness.store.current.generation == 2)
+        let weight = harness.store.current.document.root["load_balancers"]?.elements?.first?["backends"]?
+            .elements?.last?["weight"]
+        #expect(weight == .integer(7))
+        // The next input starts from the baseline again; a stale If-Match is refused (412).
+        let stale = "DELETE /v1/load-balancers/red-web\nIf-Match: \"0000000000000000\"\n\n"
+        let request = try #require(
+            Data(stale.utf8).withUnsafeBytes { ManagementFuzzHarness.decode($0, etag: "\"x\"") })
+        #expect(request.segments == ["v1", "load-balancers", "red-web"])
+        try Data(stale.utf8).withUnsafeBytes { try harness.run($0) }
+        #expect(harness.store.current.document == harness.baseline)
+        #expect(throws: ChangeFailure.self) { try harness.apply(request) }
     }
 
     @Test("the harness catches a frame into another tenant's VSID and a broken checksum")

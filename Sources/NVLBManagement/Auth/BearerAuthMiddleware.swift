@@ -13,9 +13,7 @@ struct BearerAuthMiddleware: RouterMiddleware {
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         if isPublic(request) { return try await next(request, context) }
-        guard let header = request.headers[.authorization], header.utf8.count > 7,
-            header.prefix(7).lowercased() == "bearer ",
-            let name = tokens.authenticate(header.utf8.dropFirst(7))
+        guard let header = request.headers[.authorization], let name = tokens.authenticate(authorization: header)
         else {
             var response = APIError.response(
                 .unauthorized, [("", "a bearer token is required: Authorization: Bearer SECRET")])

@@ -60,6 +60,20 @@ public struct TokenFile: Sendable {
         return try TokenFile(text: text, fileName: path)
     }
 
+    /// The name of the token an `Authorization` header value presents: `Bearer SECRET`, the
+    /// scheme in any ASCII case, followed by exactly one space; `nil` for any other value.
+    /// Compared byte by byte, so that what is checked is exactly what the client sent.
+    public func authenticate(authorization header: String) -> String? {
+        let scheme = Array("bearer ".utf8)
+        let bytes = header.utf8
+        guard bytes.count > scheme.count else { return nil }
+        for (byte, expected) in zip(bytes, scheme) {
+            let lowered = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+            guard lowered == expected else { return nil }
+        }
+        return authenticate(bytes.dropFirst(scheme.count))
+    }
+
     /// The name of the token whose secret is `presented`, comparing every token in
     /// constant time (no early exit on the first differing byte or on a match).
     public func authenticate(_ presented: some Collection<UInt8>) -> String? {
