@@ -1,7 +1,7 @@
 import NVLBWire
 import NVLBPolicy
 import NVLBBalancing
-/// One connection in a worker's flow table: 50 bytes, stored in a 64-byte slot.
+/// One connection in a worker's flow table: 60 bytes, stored in a 64-byte slot.
 ///
 /// The entry answers both directions. A request (client → VIP) matches on
 /// (protocol, client IP/port, client VSID, VIP/port); a reply (DIP → client) on
@@ -39,13 +39,18 @@ public struct FlowEntry: Sendable, Equatable {
     /// Index of the flow's listener in `PolicySnapshot.listeners`, valid while
     /// `generation` equals the snapshot's (per-VIP counters of replies).
     public var listener: UInt32
+    /// Lookup record of an internal client in `PolicySnapshot.records` (-1 for an external
+    /// client or when unknown), valid while `generation` equals the snapshot's: a reply
+    /// toward the client then needs no probe of the address index, which misses the
+    /// cache under a large policy (docs/architecture.md "Flow state").
+    public var clientRecord: Int32
 
     @inlinable
     public init(
         hash: UInt32, lastSeen: UInt32, protocolNumber: UInt8, clientIP: UInt32, clientPort: UInt16,
         clientVSID: UInt32, vip: UInt32, vipPort: UInt16, dipVSID: UInt32, dipCA: UInt32, backendPort: UInt16,
         backendSlot: UInt32, generation: UInt32, idleTimeout: UInt32, state: FlowState = [],
-        requestFlowID: UInt8 = 0, replyFlowID: UInt8 = 0, listener: UInt32 = 0
+        requestFlowID: UInt8 = 0, replyFlowID: UInt8 = 0, listener: UInt32 = 0, clientRecord: Int32 = -1
     ) {
         self.hash = hash
         self.lastSeen = lastSeen
@@ -65,6 +70,7 @@ public struct FlowEntry: Sendable, Equatable {
         self.requestFlowID = requestFlowID
         self.replyFlowID = replyFlowID
         self.listener = listener
+        self.clientRecord = clientRecord
     }
 }
 

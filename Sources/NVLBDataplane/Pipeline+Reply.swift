@@ -16,6 +16,8 @@ extension DataplaneWorker {
         let flowID: UInt8
         // The flow's listener (per-VIP counters), or negative when unknown.
         let listener: Int
+        // The internal client's lookup record when the flow knows it for this policy, else -1.
+        let knownClientRecord: Int32
         if let slot = flows.findReply(
             hash: c.hash, protocolNumber: c.protocolNumber, clientIP: c.destination, clientPort: c.destinationPort,
             dipVSID: c.vsid, dipCA: c.source, backendPort: c.sourcePort, now: now)
@@ -36,6 +38,7 @@ extension DataplaneWorker {
                 ? Int(entry.pointee.listener)
                 : Int(s.frontend(vsid: clientVSID, vip: vip, protocolNumber: c.protocolNumber, port: vipPort))
             flowID = entry.pointee.replyFlowID
+            knownClientRecord = entry.pointee.generation == s.generation ? entry.pointee.clientRecord : -1
         } else {
             // No state (restart, eviction, ECMP brought the reply to another instance):
             // rebuild it from policy (docs/packets.md "Replies and flow state").
@@ -50,6 +53,7 @@ extension DataplaneWorker {
             vip = rebuilt.vip
             vipPort = rebuilt.vipPort
             flowID = rebuilt.flowID
+            knownClientRecord = rebuilt.clientRecord
             let backend = s.backendIndex(loadBalancer: lb, vsid: c.vsid, ca: c.source) ?? 0
             var entry = FlowEntry(
                 hash: c.hash, lastSeen: now, protocolNumber: c.protocolNumber, clientIP: c.destination,
@@ -59,7 +63,7 @@ extension DataplaneWorker {
                 requestFlowID: Self.flowID(
                     s, protocolNumber: c.protocolNumber, source: c.destination, sourcePort: c.destinationPort,
                     destination: c.source, destinationPort: c.sourcePort),
-                replyFlowID: flowID, listener: UInt32(truncatingIfNeeded: listener))
+                replyFlowID: flowID, listener: UInt32(truncatingIfNeeded: listener), clientRecord: rebuilt.clientRecord)
             if isTCP {
                 entry.observeTCP(flags: c.tcpFlags, fromClient: false)
             } else {
@@ -91,7 +95,10 @@ extension DataplaneWorker {
 
         // docs/packets.md "DIP reply to internal client": back into the client's VSID, toward its host.
         guard IPv4Header.minimumSize + GREHeader.size + innerLength <= s.mtu else { return .drop(.tooBig) }
-        let clientRecord = s.addressIndex.find(AddressMap.key(vsid: clientVSID, address: c.destination)).record
+        // The flow's record is the one this probe finds: (its VSID, its CA) for the same policy.
+        let clientRecord =
+            knownClientRecord >= 0
+            ? knownClientRecord : s.addressIndex.find(AddressMap.key(vsid: clientVSID, address: c.destination)).record
         guard clientRecord >= 0 else { return .drop(.noFlow) }
         let record = s.records.pointer(Int(clientRecord))
         let nextHop = nextHop(record)
@@ -124,7 +131,9 @@ extension DataplaneWorker {
         let found = s.rebuildListener(
             dipVSID: c.vsid, dipCA: c.source, protocolNumber: c.protocolNumber, backendPort: c.sourcePort,
             clientIsInternal: client != nil)
-        guard found >= 0 else { return RebuiltReply(listener: found, clientVSID: 0, vip: 0, vipPort: 0, flowID: 0) }
+        guard found >= 0 else {
+            return RebuiltReply(listener: found, clientVSID: 0, vip: 0, vipPort: 0, flowID: 0, clientRecord: -1)
+        }
         let frontend = s.listeners[Int(found)]
         let clientVSID = client.map { s.records[$0].vsid } ?? 0
         let flowID =
@@ -134,7 +143,8 @@ extension DataplaneWorker {
                 s, protocolNumber: c.protocolNumber, source: frontend.vip, sourcePort: frontend.port,
                 destination: c.destination, destinationPort: c.destinationPort)
         return RebuiltReply(
-            listener: found, clientVSID: clientVSID, vip: frontend.vip, vipPort: frontend.port, flowID: flowID)
+            listener: found, clientVSID: clientVSID, vip: frontend.vip, vipPort: frontend.port, flowID: flowID,
+            clientRecord: client.map { Int32(truncatingIfNeeded: $0) } ?? -1)
     }
 }
 
@@ -147,13 +157,16 @@ struct RebuiltReply {
     @usableFromInline var vip: UInt32
     @usableFromInline var vipPort: UInt16
     @usableFromInline var flowID: UInt8
+    /// The internal client's lookup record, or -1 (external client, or not rebuilt).
+    @usableFromInline var clientRecord: Int32
 
     @inlinable
-    init(listener: Int32, clientVSID: UInt32, vip: UInt32, vipPort: UInt16, flowID: UInt8) {
+    init(listener: Int32, clientVSID: UInt32, vip: UInt32, vipPort: UInt16, flowID: UInt8, clientRecord: Int32) {
         self.listener = listener
         self.clientVSID = clientVSID
         self.vip = vip
         self.vipPort = vipPort
         self.flowID = flowID
+        self.clientRecord = clientRecord
     }
 }

@@ -53,6 +53,7 @@ extension DataplaneWorker {
                 }
                 entry.pointee.backendSlot = UInt32(truncatingIfNeeded: backend)
                 entry.pointee.listener = UInt32(truncatingIfNeeded: c.listener)
+                entry.pointee.clientRecord = c.kind == .internalRequest ? c.record : -1
                 entry.pointee.generation = s.generation
                 entry.pointee.idleTimeout = rule.idleTimeout
             }
@@ -92,7 +93,8 @@ extension DataplaneWorker {
                     : Self.flowID(
                         s, protocolNumber: c.protocolNumber, source: c.destination, sourcePort: c.destinationPort,
                         destination: c.source, destinationPort: c.sourcePort),
-                listener: UInt32(truncatingIfNeeded: c.listener))
+                listener: UInt32(truncatingIfNeeded: c.listener),
+                clientRecord: c.kind == .internalRequest ? c.record : -1)
             if isTCP {
                 entry.observeTCP(flags: c.tcpFlags, fromClient: true)
             } else {
