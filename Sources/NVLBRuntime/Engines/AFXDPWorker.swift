@@ -118,9 +118,8 @@ extension LiveEngine {
     func runAFXDP(slot: WorkerSlot, backend: AFXDPBackend, started: Barrier) {
         let index = slot.index
         let workers = placement.slots.count
-        var links: [AFXDPLinkIO.Link] = []
-        var flowMemory: NUMABuffer? = nil
-        do {
+        runWorker(slot: slot, started: started) {
+            var links: [AFXDPLinkIO.Link] = []
             for interface in backend.interfaces {
                 var sockets: [AFXDPSocket] = []
                 for queue in 0..<interface.queues {
@@ -130,29 +129,11 @@ extension LiveEngine {
                 }
                 links.append(AFXDPLinkIO.Link(port: interface.port, sockets: sockets, umem: interface.umem))
             }
-            flowMemory = try NUMABuffer(
-                byteCount: FlowTable.byteCount(capacity: configuration.balancer.flowTableCapacity), node: slot.node)
-        } catch {
-            failures.withLock { $0.append("worker \(index): \(error)") }
-            started.wait()
-            return
+            return AFXDPLinkIO(
+                index: index, workers: workers, links: links, handoffs: handoffs,
+                neighborUpdates: neighborUpdates, batch: Self.batch, ownAddress: configuration.underlay.address,
+                ownMAC: configuration.underlay.mac)
         }
-        started.wait()
-        let memory = flowMemory.take()!
-        var dataplane = DataplaneWorker(
-            flows: FlowTable(
-                memory: memory.baseAddress, capacity: configuration.balancer.flowTableCapacity, zeroed: true))
-        dataplane.resolvesNeighbors = true
-        dataplane.probeReplies = probeReplies[index]
-        let io = AFXDPLinkIO(
-            index: index, workers: workers, links: links, handoffs: handoffs,
-            neighborUpdates: neighborUpdates, batch: Self.batch, ownAddress: configuration.underlay.address,
-            ownMAC: configuration.underlay.mac)
-        let loop = WorkerLoop(index: index, workers: workers, dataplane: dataplane, io: io, batchSize: Self.batch)
-        drive(loop, worker: index)
-        // The loop (whose flow table lives in `memory`) goes before the memory.
-        withExtendedLifetime(loop) {}
-        _ = consume memory
     }
 }
 

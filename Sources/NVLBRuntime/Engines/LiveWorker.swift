@@ -26,11 +26,9 @@ extension LiveEngine {
     /// wait in `poll` (offline, so a reload never waits for an idle worker).
     func run(slot: WorkerSlot, fanoutGroup: UInt16, started: Barrier) {
         let index = slot.index
-        let workers = placement.slots.count
         let batch = Self.batch
-        var links: [Link] = []
-        var flowMemory: NUMABuffer? = nil
-        do {
+        runWorker(slot: slot, started: started) {
+            var links: [Link] = []
             let underlayName = configuration.underlay.interface!
             var options = LinkCapture.Options(fanout: PacketFanout(groupID: fanoutGroup, mode: .hash))
             options.snapshotLength = Self.frameCapacity
@@ -46,29 +44,11 @@ extension LiveEngine {
                         port: .external, capture: try LinkCapture(interface: external, options: externalOptions),
                         transmitter: try BatchTransmitter(interface: external, capacity: 2 * batch)))
             }
-            flowMemory = try NUMABuffer(
-                byteCount: FlowTable.byteCount(capacity: configuration.balancer.flowTableCapacity), node: slot.node)
-        } catch {
-            failures.withLock { $0.append("worker \(index): \(error)") }
-            started.wait()
-            return
+            return LinkIO(
+                index: index, workers: placement.slots.count, links: links, handoffs: handoffs,
+                neighborUpdates: neighborUpdates, batch: batch, ownAddress: configuration.underlay.address,
+                ownMAC: configuration.underlay.mac, logger: logger)
         }
-        started.wait()
-        let memory = flowMemory.take()!
-        var dataplane = DataplaneWorker(
-            flows: FlowTable(
-                memory: memory.baseAddress, capacity: configuration.balancer.flowTableCapacity, zeroed: true))
-        dataplane.resolvesNeighbors = true
-        dataplane.probeReplies = probeReplies[index]
-        let io = LinkIO(
-            index: index, workers: workers, links: links, handoffs: handoffs, neighborUpdates: neighborUpdates,
-            batch: batch, ownAddress: configuration.underlay.address, ownMAC: configuration.underlay.mac, logger: logger
-        )
-        let loop = WorkerLoop(index: index, workers: workers, dataplane: dataplane, io: io, batchSize: batch)
-        drive(loop, worker: index)
-        // The loop (whose flow table lives in `memory`) goes before the memory.
-        withExtendedLifetime(loop) {}
-        _ = consume memory
     }
 
     /// The nice value of a worker thread (docs/operations.md "Overload").

@@ -134,6 +134,36 @@ struct LiveWorkerControl: ~Copyable {
 }
 
 extension LiveEngine {
+    /// The body of worker `slot.index`, whatever its backend: `open` opens its I/O (sockets,
+    /// rings); with its flow table (on the worker's NUMA node) a failure is reported through
+    /// `failures` before the start barrier. Then ``drive(_:worker:)`` until `stop`.
+    func runWorker<IO: LiveWorkerIO>(slot: WorkerSlot, started: Barrier, open: () throws -> IO) {
+        let index = slot.index
+        let capacity = configuration.balancer.flowTableCapacity
+        var opened: IO? = nil
+        var flowMemory: NUMABuffer? = nil
+        do {
+            opened = try open()
+            flowMemory = try NUMABuffer(byteCount: FlowTable.byteCount(capacity: capacity), node: slot.node)
+        } catch {
+            failures.withLock { $0.append("worker \(index): \(error)") }
+            started.wait()
+            return
+        }
+        started.wait()
+        let io = opened!
+        let memory = flowMemory.take()!
+        var dataplane = DataplaneWorker(flows: FlowTable(memory: memory.baseAddress, capacity: capacity, zeroed: true))
+        dataplane.resolvesNeighbors = true
+        dataplane.probeReplies = probeReplies[index]
+        let loop = WorkerLoop(
+            index: index, workers: placement.slots.count, dataplane: dataplane, io: io, batchSize: Self.batch)
+        drive(loop, worker: index)
+        // The loop (whose flow table lives in `memory`) goes before the memory.
+        withExtendedLifetime(loop) {}
+        _ = consume memory
+    }
+
     /// Runs a started worker until `stop`: per pass the policy is read once, then a
     /// quiescent point; counters are copied out about twice a second; an idle worker waits
     /// offline (a reload never waits for it).
