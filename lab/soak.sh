@@ -139,7 +139,7 @@ WARMUP=$((SECONDS_TOTAL / 10))
 START=$SECONDS
 NEXT_SAMPLE=$START
 BASE_RSS= BASE_FDS= BASE_THREADS= MAX_RSS=0 MAX_FDS=0 MAX_THREADS=0 FIRST_RSS=
-printf '%8s %10s %5s %7s %9s %7s %9s %8s %8s\n' seconds rss_kib fds threads requests failed downloads reloads created
+printf '%8s %10s %5s %7s %9s %7s %9s %8s %8s %8s\n' seconds rss_kib fds threads requests failed downloads reloads created flows
 while [ $SECONDS -lt $END ]; do
     kill -0 "$NVLB_PID" 2>/dev/null || { echo "lab/soak.sh: nvlb exited: $(tail -n 5 "$LOG")" >&2; exit 1; }
     if [ $SECONDS -ge $NEXT_SAMPLE ]; then
@@ -153,8 +153,8 @@ while [ $SECONDS -lt $END ]; do
             [ "$fd" -gt $MAX_FDS ] && MAX_FDS=$fd
             [ "$th" -gt $MAX_THREADS ] && MAX_THREADS=$th
         fi
-        printf '%8d %10d %5d %7d %9d %7d %6d/%-2d %8d %8s\n' $((SECONDS - START)) "$rss" "$fd" "$th" "$ok" "$failed" \
-            "$dl_ok" "$dl_failed" "$(reloads)" "$(counter flows)"
+        printf '%8d %10d %5d %7d %9d %7d %6d/%-2d %8d %8s %8s\n' $((SECONDS - START)) "$rss" "$fd" "$th" "$ok" \
+            "$failed" "$dl_ok" "$dl_failed" "$(reloads)" "$(counter flows)" "$(counter live_flows)"
         NEXT_SAMPLE=$((NEXT_SAMPLE + SAMPLE))
     fi
     sleep 1

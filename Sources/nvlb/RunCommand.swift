@@ -161,7 +161,7 @@ struct LiveService: Service {
         let drops = c.drops.filter { $0.value > 0 }.sorted { $0.key.name < $1.key.name }
             .map { "\($0.key.name)=\($0.value)" }.joined(separator: " ")
         logger.info(
-            "\(title): in=\(c.packetsIn) out=\(c.packetsOut) answered=\(c.answered) dropped=\(c.dropped) flows=\(c.flowsCreated) handoffs=\(c.handoffs) sent=\(io.transmitted) send_failures=\(io.transmitFailures) handoff_overflows=\(io.handoffOverflows) handoff_drops=\(io.handoffDrops) kernel_drops=\(io.kernelDrops) checksums_completed=\(io.checksumsCompleted) superframes=\(io.superframes) superframe_drops=\(io.superframeDrops) checksum_drops=\(io.checksumDrops)\(xdp)\(drops.isEmpty ? "" : " drops: " + drops)"
+            "\(title): in=\(c.packetsIn) out=\(c.packetsOut) answered=\(c.answered) dropped=\(c.dropped) flows=\(c.flowsCreated) live_flows=\(io.flows.map { String($0) } ?? "-") handoffs=\(c.handoffs) sent=\(io.transmitted) send_failures=\(io.transmitFailures) handoff_overflows=\(io.handoffOverflows) handoff_drops=\(io.handoffDrops) kernel_drops=\(io.kernelDrops) checksums_completed=\(io.checksumsCompleted) superframes=\(io.superframes) superframe_drops=\(io.superframeDrops) checksum_drops=\(io.checksumDrops)\(xdp)\(drops.isEmpty ? "" : " drops: " + drops)"
         )
     }
 }
