@@ -49,14 +49,7 @@ extension LabSuites {
             let started = LabClock.now()
 
             // Ready when the first request through the VIP is answered (at most 20 s).
-            var ready = false
-            for _ in 0..<40 where !ready {
-                ready = try lab.requests(from: "client", Self.whoami, count: 1, timeout: 0.5).ok == 1
-                if !ready {
-                    guard nvlb.isRunning else { break }
-                    Thread.sleep(forTimeInterval: 0.5)
-                }
-            }
+            let ready = try lab.awaitAnswer(Self.whoami, while: nvlb)
             try #require(ready, "no answer from the public VIP within 20 s\n\(lab.logTails())")
             #expect(log.text.contains("probing 3 DIP(s)"), "nvlb does not probe blue-web's DIPs\n\(log.text)")
 

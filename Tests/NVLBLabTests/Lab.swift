@@ -312,3 +312,17 @@ struct LabError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
+
+extension Lab {
+    /// Whether `url` answers one request from the `client` namespace within 20 s, tried every
+    /// 0.5 s while `nvlb` runs: the lab is ready once nvlb runs and the ARP exchanges (for the
+    /// VIP, for nvlb's PA at the hosts) have settled.
+    func awaitAnswer(_ url: String, while nvlb: LabDaemon) throws -> Bool {
+        for _ in 0..<40 {
+            if try requests(from: "client", url, count: 1, timeout: 0.5).ok == 1 { return true }
+            guard nvlb.isRunning else { return false }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        return false
+    }
+}

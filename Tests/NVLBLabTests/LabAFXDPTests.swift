@@ -35,14 +35,7 @@ extension LabSuites {
             let nvlb = try lab.startLoadBalancer(executable, arguments: ["--io", "af_xdp", "--stats-interval", "0"])
             defer { nvlb.kill() }
 
-            var ready = false
-            for _ in 0..<40 where !ready {
-                ready = try lab.requests(from: "client", EndToEndTests.externalVIP, count: 1, timeout: 0.5).ok == 1
-                if !ready {
-                    guard nvlb.isRunning else { break }
-                    Thread.sleep(forTimeInterval: 0.5)
-                }
-            }
+            let ready = try lab.awaitAnswer(EndToEndTests.externalVIP, while: nvlb)
             try #require(ready, "no answer from the public VIP within 20 s\n\(lab.logTails())")
 
             let external = try lab.requests(from: "client", EndToEndTests.externalVIP, count: 60)

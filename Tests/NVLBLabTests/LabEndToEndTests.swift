@@ -42,14 +42,7 @@ extension LabSuites {
 
             // Ready when the first external request goes through (ARP for the VIP, the hosts'
             // ARP for hv3's PA…), at most 20 s.
-            var ready = false
-            for _ in 0..<40 where !ready {
-                ready = try lab.requests(from: "client", Self.externalVIP, count: 1, timeout: 0.5).ok == 1
-                if !ready {
-                    guard nvlb.isRunning else { break }
-                    Thread.sleep(forTimeInterval: 0.5)
-                }
-            }
+            let ready = try lab.awaitAnswer(Self.externalVIP, while: nvlb)
             try #require(ready, "no answer from the public VIP within 20 s\n\(lab.logTails())")
 
             // 1. External client → public VIP: every request answered, by ≥ 2 of Blue's DIPs,

@@ -51,14 +51,7 @@ extension LabSuites {
             let mtu = try lab.exec("client", ["cat", "/sys/class/net/eth0/mtu"])
             #expect(mtu.output.trimmingCharacters(in: .whitespacesAndNewlines) == "1500")
 
-            var ready = false
-            for _ in 0..<40 where !ready {
-                ready = try lab.requests(from: "client", "http://\(Self.vip)/whoami", count: 1, timeout: 0.5).ok == 1
-                if !ready {
-                    guard nvlb.isRunning else { break }
-                    Thread.sleep(forTimeInterval: 0.5)
-                }
-            }
+            let ready = try lab.awaitAnswer("http://\(Self.vip)/whoami", while: nvlb)
             try #require(ready, "no answer from the public VIP within 20 s\n\(lab.logTails())")
 
             let external = try lab.requests(from: "client", "http://\(Self.vip)/whoami", count: 200)
