@@ -51,7 +51,8 @@ extension LabSuites {
             // Ready when the first request through the VIP is answered (at most 20 s).
             let ready = try lab.awaitAnswer(Self.whoami, while: nvlb)
             try #require(ready, "no answer from the public VIP within 20 s\n\(lab.logTails())")
-            #expect(log.text.contains("probing 3 DIP(s)"), "nvlb does not probe blue-web's DIPs\n\(log.text)")
+            // nvlb starts its prober after its workers: traffic may flow before the line.
+            #expect(log.waitFor("probing 3 DIP(s)", within: 10), "nvlb does not probe blue-web's DIPs\n\(log.text)")
 
             // 1. Every VM serves /healthz: after more than `fall` probe rounds no DIP went down,
             //    and new connections spread over all three.
@@ -188,6 +189,15 @@ enum LabClock {
 struct NVLBLog {
     let url: URL
     var text: String { (try? String(contentsOf: url, encoding: .utf8)) ?? "" }
+    /// Whether `line` appears within `seconds` (looked for every 50 ms).
+    func waitFor(_ line: String, within seconds: Double) -> Bool {
+        let deadline = LabClock.now() + seconds
+        while !text.contains(line) {
+            guard LabClock.now() < deadline else { return false }
+            usleep(50_000)
+        }
+        return true
+    }
     /// The lines about DIPs' health and failing open.
     var transitions: String {
         text.split(separator: "\n").filter { $0.contains("DIP ") || $0.contains("fail open") || $0.contains("probing") }
