@@ -46,7 +46,9 @@ import Testing
             var n = 0
             while n < max, next < frames.count {
                 let base = buffers + n * Self.slot
-                frames[next].withUnsafeBytes { (base + Packet.headroom).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                frames[next].withUnsafeBytes {
+                    (base + Packet.headroom).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+                }
                 packets[n] = Packet(base: base, start: Packet.headroom, length: frames[next].count)
                 n += 1
                 next += 1
@@ -61,7 +63,8 @@ import Testing
             let ring = rings[index][worker]
             let n = ring.receive(into: received, max: max)
             for i in 0..<n {
-                packets[i] = Packet(base: ring.cell(received[i]), start: Packet.headroom, length: Int(received[i].length))
+                packets[i] = Packet(
+                    base: ring.cell(received[i]), start: Packet.headroom, length: Int(received[i].length))
             }
             return n
         }
