@@ -105,10 +105,11 @@ public struct FlowCensus: ~Copyable {
 
     private mutating func count(_ key: UInt64) {
         // The key is never 0: a DIP CA is a unicast address.
+        // (No `&+=` on the pointee: under -sanitize=thread the compiler emits an invalid bitcast for it here.)
         var index = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 40) & (Self.dipCapacity - 1)
         for _ in 0..<16 {
             if keys[index] == key {
-                counts[index] &+= 1
+                counts[index] = counts[index] &+ 1
                 return
             }
             if keys[index] == 0 {
