@@ -50,6 +50,10 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         // A parent may have started nvlb with these blocked; nvlb handles them itself.
         nvlb_unblock_signals()
+        // Trapped before anything is attached or started: a SIGTERM during start-up (while the
+        // XDP program is attached, workers start, ExaBGP spawns) is kept and stops nvlb
+        // gracefully once it runs, instead of killing it with its XDP program left on the link.
+        let terminations = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -88,10 +92,17 @@ struct RunCommand: AsyncParsableCommand {
             engine: engine, prober: prober, bgp: bgp, path: self.configuration.config, tokens: tokens, logger: logger)
         let service = LiveService(
             engine: engine, prober: prober, bgp: bgp, store: store, statsInterval: statsInterval, logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [service] + management, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        let group = ServiceGroup(configuration: .init(services: [service] + management, logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                for await signal in terminations {
+                    logger.info("\(signal): stopping")
+                    await group.triggerGracefulShutdown()
+                }
+            }
+            try await group.run()
+            tasks.cancelAll()
+        }
     }
 }
 

@@ -304,11 +304,12 @@ import Testing
             func attached() throws -> UInt32? {
                 try NetworkNamespace.run(in: namespace) { AFXDPProgram.attachedProgramID(interface: "dut") }
             }
-            // SIGTERM: attached while running, gone after.
+            // SIGTERM: attached while running, gone after — also when the signal comes during
+            // start-up, right after the attach, before the workers run.
             let first = try Daemon(
                 namespace: namespace, configuration: configuration, io: "af_xdp", workers: 1,
                 log: directory.appendingPathComponent("first.log"))
-            try #require(first.waitFor("Starting service"), "nvlb did not start:\n\(first.text)")
+            try #require(first.waitFor("XDP program"), "nvlb did not attach:\n\(first.text)")
             #expect(try attached() != nil, "no XDP program on dut while nvlb runs")
             #expect(first.stop() == 0, "\(first.text)")
             #expect(try attached() == nil, "the XDP program stayed after SIGTERM")
