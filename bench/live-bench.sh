@@ -12,12 +12,13 @@
 #
 # The generator (bench/gen.c: sendmmsg on AF_PACKET, pinned to CPU 0) sends 60-byte IPv4/UDP
 # frames of 10,000 flows (100 clients x 100 ports) to the VIP 131.107.10.10:5001, at the MAC
-# the mode expects. The DUT's receive processing is steered to CPU 1 (RPS on d0), the
-# forwarder process is pinned to CPU 1 (2 workers: CPUs 0,1); the sink's receive processing
-# (RPS on s0) is on CPU 0. The sink counts: the figure is s0's rx_packets per second
-# (dut_tx: frames the DUT put on d1, including those s0's full backlog dropped).
+# the mode expects. The DUT's receive processing is steered to CPU 1 (RPS on d0; with an XDP
+# program on d0, threaded NAPI of d0 pinned to CPU 1), the forwarder process is pinned to
+# CPU 1 (2 workers: CPUs 0,1); the sink's receive processing (RPS on s0) is on CPU 0. The sink
+# counts: the figure is s0's rx_packets per second (dut_tx: frames the DUT put on d1,
+# including those s0's full backlog dropped).
 # DUT CPU = softirq+irq time of CPU 1 (the kernel's forwarding, and the capture's receive work)
-# + utime+stime of the forwarder process, per million frames at the sink.
+# + utime+stime of the forwarder process and of d0's NAPI threads, per million frames at the sink.
 # Each run gets a fresh topology; modes are interleaved over ROUNDS rounds; medians.
 # Then an overload sweep (SWEEP_MODE, comma-separated): offered rates from SWEEP (Mpps; 0 = as
 # fast as the generator can) against the rate forwarded. nvlb-pcap-1-nonice is nvlb-pcap-1
@@ -25,7 +26,7 @@
 #
 # Usage: sudo bench/live-bench.sh   (or make live-bench)
 #   env: ROUNDS=3 SECONDS_PER_RUN=4 MODES=bridge,nft,naive,nvlb-pcap-1,nvlb-pcap-2,nvlb-xdp-1,nvlb-xdp-2
-#        SWEEP="0.05 0.1 0.15 0.2 0.3 0.5 0" SWEEP_MODE=nvlb-pcap-1,nvlb-pcap-1-nonice SWEEP_SECONDS=3
+#        SWEEP="0.05 0.1 0.15 0.2 0.3 0.5 0" SWEEP_MODE=nvlb-xdp-1,nvlb-pcap-1 SWEEP_SECONDS=3
 #        NVLB=.build/release/nvlb FLOWS=10000 OUT=out/live-bench
 # Needs root, iproute2, nftables, a C compiler and libpcap-dev. Bounded: every run stops its
 # processes; the trap removes the namespaces and stops what is left in them.
@@ -47,7 +48,7 @@ WARMUP=${WARMUP:-1}
 FLOWS=${FLOWS:-10000}
 MODES=${MODES-bridge,nft,naive,nvlb-pcap-1,nvlb-pcap-2,nvlb-xdp-1,nvlb-xdp-2}
 SWEEP=${SWEEP-0.05 0.1 0.15 0.2 0.3 0.5 0}
-SWEEP_MODE=${SWEEP_MODE:-nvlb-pcap-1,nvlb-pcap-1-nonice}
+SWEEP_MODE=${SWEEP_MODE:-nvlb-xdp-1,nvlb-pcap-1}
 SWEEP_SECONDS=${SWEEP_SECONDS:-3}
 NVLB=${NVLB:-$PWD/.build/release/nvlb}
 OUT=${OUT:-out/live-bench}
@@ -122,6 +123,22 @@ setup_topology() {
 }
 
 counter() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
+# An XDP program makes veth receive in NAPI, which runs where the sender transmits (the
+# generator's CPU) and before RPS. Threaded NAPI pinned to the DUT's CPU puts that work where a
+# NIC's queue interrupt would: on the DUT. Called once the program is attached (veth has no
+# NAPI before); sets NAPI_PIDS (their CPU time counts as the DUT's).
+NAPI_PIDS=""
+pin_napi() {
+    ip netns exec "$DUT" sh -c "echo 1 > /sys/class/net/d0/threaded" 2>/dev/null || return 0
+    local i
+    for i in $(seq 40); do
+        NAPI_PIDS=$(pgrep -x 'napi/d0-[0-9]*' || true)
+        [ -n "$NAPI_PIDS" ] && break
+        sleep 0.05
+    done
+    local pid
+    for pid in $NAPI_PIDS; do taskset -pc "$DUT_CPU" "$pid" >/dev/null; done
+}
 # Jiffies of softirq + irq on the DUT's CPU.
 cpu_interrupt_ticks() { awk -v c="cpu$DUT_CPU" '$1 == c { print $7 + $8 }' /proc/stat; }
 process_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -172,6 +189,7 @@ start_dut() {
     local mode=$1
     DUT_PID=0
     SKIP_REASON=""
+    NAPI_PIDS=""
     case "$mode" in
     bridge)
         ip -n "$DUT" link add br0 type bridge
@@ -229,6 +247,7 @@ EOF
             return 3
         fi
         DEST_MAC=$NVLB_EXTERNAL_MAC
+        pin_napi
         ;;
     *) echo "live-bench: unknown mode $mode" >&2; exit 2 ;;
     esac
@@ -274,6 +293,7 @@ measure() {
     x0=$(counter "$DUT" d1 tx_packets); x0drop=$(counter "$DUT" d1 tx_dropped)
     irq=$(cpu_interrupt_ticks)
     proc=0; [ "$DUT_PID" != 0 ] && proc=$(process_ticks "$DUT_PID")
+    local pid; for pid in $NAPI_PIDS; do proc=$((proc + $(process_ticks "$pid"))); done
     t0=$(date +%s.%N)
     sleep "$seconds"
     local s1 s1drop g1 g1drop irq1 proc1 t1
@@ -282,6 +302,7 @@ measure() {
     x1=$(counter "$DUT" d1 tx_packets); x1drop=$(counter "$DUT" d1 tx_dropped)
     irq1=$(cpu_interrupt_ticks)
     proc1=0; [ "$DUT_PID" != 0 ] && proc1=$(process_ticks "$DUT_PID")
+    for pid in $NAPI_PIDS; do proc1=$((proc1 + $(process_ticks "$pid"))); done
     t1=$(date +%s.%N)
     wait "$gen_pid" || true
     # offered: frames the generator put on g0 (taken by d0, or dropped at d0's full receive
