@@ -58,6 +58,20 @@ public final class FrameHandoff: @unchecked Sendable {
         ring.dequeue(into: UnsafeMutableBufferPointer(start: buffer, count: max))
     }
 
+    /// Consumer: up to `max` (≤ batch) frames as packets (each in its cell, behind
+    /// `Packet.headroom`), using `descriptors` (room for `max`) as scratch; the frames stay
+    /// valid until the consumer's next `receive`.
+    @inline(__always)
+    public func receive(
+        into packets: UnsafeMutablePointer<Packet>, descriptors: UnsafeMutablePointer<Descriptor>, max: Int
+    ) -> Int {
+        let n = receive(into: descriptors, max: max)
+        for i in 0..<n {
+            packets[i] = Packet(base: cell(descriptors[i]), start: Packet.headroom, length: Int(descriptors[i].length))
+        }
+        return n
+    }
+
     /// The cell (start of its headroom) of a received descriptor.
     @inline(__always)
     public func cell(_ descriptor: Descriptor) -> UnsafeMutableRawPointer {

@@ -153,6 +153,8 @@ final class AFXDPLinkIO: LiveWorkerIO {
         let sockets: [AFXDPSocket]
         let umem: AFXDPUMEM
         let area: UnsafeMutableRawPointer
+        /// One past the area's last byte (``contains(_:)`` without touching `umem`).
+        let areaEnd: UnsafeRawPointer
         /// Frames waiting to be sent: UMEM addresses and lengths.
         let pendingAddresses: UnsafeMutablePointer<UInt64>
         let pendingLengths: UnsafeMutablePointer<UInt32>
@@ -172,6 +174,7 @@ final class AFXDPLinkIO: LiveWorkerIO {
             self.sockets = sockets
             self.umem = umem
             area = umem.area
+            areaEnd = UnsafeRawPointer(umem.area + umem.frameCount &* umem.frameSize)
             pendingAddresses = .allocate(capacity: Self.capacity)
             pendingLengths = .allocate(capacity: Self.capacity)
             recycled = .allocate(capacity: Self.recycleCapacity)
@@ -195,6 +198,12 @@ final class AFXDPLinkIO: LiveWorkerIO {
             recycledCount = 0
         }
 
+        /// Whether `pointer` lies in this interface's UMEM.
+        @inline(__always)
+        func contains(_ pointer: UnsafeRawPointer) -> Bool {
+            pointer >= UnsafeRawPointer(area) && pointer < areaEnd
+        }
+
         @inline(__always)
         func recycle(_ base: UInt64) {
             if recycledCount == Self.recycleCapacity { service() }
@@ -215,9 +224,15 @@ final class AFXDPLinkIO: LiveWorkerIO {
     let index: Int
     let workers: Int
     let frameSize: Int
+    /// Keeps the links alive; the per-packet paths reach them through `underlayLink` and
+    /// `externalLink`, which cost no reference counting (docs/architecture.md "The data plane").
     let links: [Link]
-    let underlay: Link
-    let external: Link
+    let underlayLink: Unmanaged<Link>
+    let externalLink: Unmanaged<Link>
+    var underlay: Link { underlayLink.takeUnretainedValue() }
+    var external: Link { externalLink.takeUnretainedValue() }
+    /// Per receive source: true for the underlay's sockets (ARP is answered there).
+    let sourceIsUnderlay: UnsafeMutablePointer<Bool>
     /// Receive source → (link, socket).
     let sources: [(link: Link, socket: AFXDPSocket)]
     let handoffs: [[FrameHandoff]]
@@ -237,9 +252,11 @@ final class AFXDPLinkIO: LiveWorkerIO {
         self.workers = workers
         frameSize = links[0].umem.frameSize
         self.links = links
-        underlay = links[0]
-        external = links.count > 1 ? links[1] : links[0]
+        underlayLink = Unmanaged.passUnretained(links[0])
+        externalLink = Unmanaged.passUnretained(links.count > 1 ? links[1] : links[0])
         sources = links.flatMap { link in link.sockets.map { (link: link, socket: $0) } }
+        sourceIsUnderlay = .allocate(capacity: sources.count)
+        for (i, source) in sources.enumerated() { sourceIsUnderlay[i] = source.link === links[0] }
         self.handoffs = handoffs
         self.batch = batch
         rxAddresses = .allocate(capacity: batch)
@@ -258,6 +275,7 @@ final class AFXDPLinkIO: LiveWorkerIO {
         rxLengths.deallocate()
         received.deallocate()
         pollDescriptors.deallocate()
+        sourceIsUnderlay.deallocate()
     }
 
     var receiveSources: Int { sources.count }
@@ -295,13 +313,7 @@ final class AFXDPLinkIO: LiveWorkerIO {
     func receiveHandoffs(
         from worker: Int, into packets: UnsafeMutablePointer<Packet>, tokens: UnsafeMutablePointer<NoToken>, max: Int
     ) -> Int {
-        let handoff = handoffs[index][worker]
-        let n = handoff.receive(into: received, max: max)
-        for i in 0..<n {
-            packets[i] = Packet(
-                base: handoff.cell(received[i]), start: Packet.headroom, length: Int(received[i].length))
-        }
-        return n
+        handoffs[index][worker].receive(into: packets, descriptors: received, max: max)
     }
 
     /// The XDP program steers frames to their owner, so this happens only while the program's
@@ -318,7 +330,7 @@ final class AFXDPLinkIO: LiveWorkerIO {
     /// worker 0, which tells the others); an ARP reply to nvlb ends here.
     @inline(__always)
     func intercept(_ packet: Packet, from source: Int, dataplane: inout DataplaneWorker) -> Bool {
-        guard sources[source].link === underlay, control.interceptARP(packet, dataplane: &dataplane) else {
+        guard sourceIsUnderlay[source], control.interceptARP(packet, dataplane: &dataplane) else {
             return false
         }
         recycle(packet)
@@ -339,20 +351,22 @@ final class AFXDPLinkIO: LiveWorkerIO {
                 recycle(packets[i])
                 continue
             }
-            let link = port == .underlay ? underlay : external
             let packet = packets[i]
-            if link.umem.contains(packet.base) {
-                enqueue(link, address: UInt64(link.area.distance(to: packet.bytes)), length: packet.length)
-            } else {
-                // Received on the other interface (its UMEM), or handed over by another worker
-                // (its ring's cell): copy it.
-                send(copyOf: packet.bytes, length: packet.length, by: link)
-                recycle(packet)
+            let egress = port == .underlay ? underlayLink : externalLink
+            egress._withUnsafeGuaranteedRef { link in
+                if link.contains(packet.base) {
+                    enqueue(link, address: UInt64(link.area.distance(to: packet.bytes)), length: packet.length)
+                } else {
+                    // Received on the other interface (its UMEM), or handed over by another
+                    // worker (its ring's cell): copy it.
+                    send(copyOf: packet.bytes, length: packet.length, by: link)
+                    recycle(packet)
+                }
             }
             if case .forwardFragments(_, let first, let extra) = verdicts[i] {
                 for index in Int(first)..<(Int(first) + Int(extra)) {
                     let fragment = fragments.frame(index)
-                    send(copyOf: fragment.bytes, length: fragment.length, by: link)
+                    send(copyOf: fragment.bytes, length: fragment.length, by: egress.takeUnretainedValue())
                 }
             }
         }
@@ -362,9 +376,16 @@ final class AFXDPLinkIO: LiveWorkerIO {
     /// A frame this worker is done with (dropped, consumed, handed over).
     @inline(__always)
     func recycle(_ packet: Packet) {
-        for link in links where link.umem.contains(packet.base) {
+        if !recycle(packet, to: underlayLink) { _ = recycle(packet, to: externalLink) }
+    }
+
+    /// Returns the frame to `link`'s pool when it is one of its frames.
+    @inline(__always)
+    func recycle(_ packet: Packet, to link: Unmanaged<Link>) -> Bool {
+        link._withUnsafeGuaranteedRef { link in
+            guard link.contains(packet.base) else { return false }
             link.recycle(UInt64(link.area.distance(to: packet.base)))
-            return
+            return true
         }
     }
 

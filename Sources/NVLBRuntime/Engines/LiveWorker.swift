@@ -173,13 +173,7 @@ extension LiveEngine {
             from worker: Int, into packets: UnsafeMutablePointer<Packet>, tokens: UnsafeMutablePointer<NoToken>,
             max: Int
         ) -> Int {
-            let handoff = handoffs[index][worker]
-            let n = handoff.receive(into: received, max: max)
-            for i in 0..<n {
-                packets[i] = Packet(
-                    base: handoff.cell(received[i]), start: Packet.headroom, length: Int(received[i].length))
-            }
-            return n
+            handoffs[index][worker].receive(into: packets, descriptors: received, max: max)
         }
 
         /// Copies the frame to the owner's ring (``LiveEngine/handOff(_:to:counters:)``).
