@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """HTTP client for the nvlb lab; prints JSON on stdout.
 
-  many URL [--count N] [--timeout S]
+  many URL [--count N] [--timeout S] [--seconds S] [--times]
       N requests, each on a new TCP connection (a new client port, so a new flow):
       {"ok": .., "failed": .., "by": {vm: count}, "peers": {address: count}, "errors": [..], "seconds": ..}
+      --seconds S: requests one after the other for S seconds instead of N.
+      --times: also "times": [[start, duration, ok (1 or 0)], ..], one per request (start in Unix
+      seconds), to tell when requests failed relative to an event.
   hold URL [--timeout S]
       One keep-alive connection: a request now, then one more for each line "again" on
       stdin, until "quit" or end of input. One JSON line per request:
@@ -42,8 +45,13 @@ def request(connection, path):
 
 def many(args):
     result = {"ok": 0, "failed": 0, "by": {}, "peers": {}, "errors": []}
+    if args.times:
+        result["times"] = []
     start = time.monotonic()
-    for _ in range(args.count):
+    done = 0
+    while (time.monotonic() - start < args.seconds) if args.seconds else done < args.count:
+        done += 1
+        began, succeeded = time.time(), False
         connection, path = connect(args.url, args.timeout)
         try:
             response, _ = request(connection, path)
@@ -52,12 +60,15 @@ def many(args):
             result["ok"] += 1
             result["by"][vm] = result["by"].get(vm, 0) + 1
             result["peers"][peer] = result["peers"].get(peer, 0) + 1
+            succeeded = True
         except Exception as error:  # noqa: BLE001 - every failure is reported, none is fatal
             result["failed"] += 1
             if len(result["errors"]) < 5:
                 result["errors"].append("%s: %s" % (type(error).__name__, error))
         finally:
             connection.close()
+            if args.times:
+                result["times"].append([round(began, 3), round(time.time() - began, 3), 1 if succeeded else 0])
     result["seconds"] = round(time.monotonic() - start, 3)
     print(json.dumps(result, sort_keys=True))
 
@@ -101,6 +112,8 @@ def main():
     parser.add_argument("url")
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=3.0)
+    parser.add_argument("--seconds", type=float, default=0.0)
+    parser.add_argument("--times", action="store_true")
     args = parser.parse_args()
     {"many": many, "hold": hold, "blob": blob}[args.mode](args)
 

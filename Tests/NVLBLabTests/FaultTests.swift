@@ -8,7 +8,8 @@ import Testing
 
 extension LabSuites {
     /// Faults with real kernel TCP through `nvlb run` (docs/lab.md "Fault tests"): nvlb killed
-    /// and restarted during downloads, a storm of reloads, a broken configuration on reload, a
+    /// and restarted during downloads (by external and by internal clients, from VMs whose port
+    /// backs a public and an internal VIP), a storm of reloads, a broken configuration on reload, a
     /// flood of spoofed connections beyond the flow table, a DIP's host cut off, and a bad client
     /// of the management API. Every test waits on events (a log line, a counter, a process that
     /// ends), each polled against a deadline; the lab and nvlb are shared by the suite's tests
@@ -20,25 +21,42 @@ extension LabSuites {
         /// A paced download: `size` bytes at 128 KiB/s from the VM that answers.
         static func blob(size: Int) -> String { "http://131.107.10.10/blob?size=\(size)&rate=131072" }
 
-        @Test("SIGKILL of nvlb run during 4 paced downloads, restarted at once: all 4 complete byte for byte")
-        func killDuringDownloads() throws {
+        /// The restart scenario of docs/packets.md "Replies and flow state": the VMs' port 80 backs
+        /// both the public VIP and the internal CA VIP (`FaultLab`'s configuration), one rule of
+        /// each kind. The new process has no state; a download's next segment from its VM is
+        /// rebuilt as the rule of the client's kind, so none is dropped `no_flow`. Once from the
+        /// Internet client through the public VIP, once from the internal client through the
+        /// CA VIP.
+        @Test(
+            "SIGKILL of nvlb run during 4 paced downloads from VMs whose port backs a public and an internal VIP, restarted at once: all 4 complete byte for byte, no no_flow drop",
+            arguments: ["external", "internal"])
+        func killDuringDownloads(client kind: String) throws {
             let fixture = try FaultLab.prepared()
             let lab = fixture.lab
+            // The external client reaches the public VIP (replies leave by ext0); the internal
+            // client in VSID 5002 the CA VIP 10.1.5.100:8080 → 80 (replies leave by pa0, NVGRE).
+            let (client, base, interface) =
+                kind == "internal"
+                ? ("blue-client", "http://10.1.5.100:8080", "pa0") : ("client", "http://131.107.10.10", "ext0")
             let starts = fixture.blobStarts()
             let downloads = try (0..<4).map { index in
                 try LabProcess(
-                    lab: lab, in: "client",
-                    [Lab.python, fixture.clientScript, "blob", Self.blob(size: 1 << 20), "--timeout", "15"],
-                    name: "fault-kill-download\(index)", timeout: 60)
+                    lab: lab, in: client,
+                    [
+                        Lab.python, fixture.clientScript, "blob", "\(base)/blob?size=\(1 << 20)&rate=131072",
+                        "--timeout", "15",
+                    ],
+                    name: "fault-kill-\(kind)-download\(index)", timeout: 60)
             }
             defer { for download in downloads { download.kill() } }
             try fixture.wait("the 4 downloads start on their VMs", within: 10) {
                 fixture.blobStarts().total >= starts.total + 4
             }
-            // Mid-download: each has received some of its 1 MiB (nvlb's ext0 sent ≥ 4 × 64 KiB more).
-            let sent = try fixture.externalBytesSent()
+            // Mid-download: each has received some of its 1 MiB (nvlb's interface toward the
+            // client sent ≥ 4 × 64 KiB more).
+            let sent = try fixture.bytesSent(interface)
             try fixture.wait("the downloads make progress", within: 10) {
-                try fixture.externalBytesSent() >= sent + 4 * 65536
+                try fixture.bytesSent(interface) >= sent + 4 * 65536
             }
 
             let killed = LabClock.now()
@@ -55,10 +73,14 @@ extension LabSuites {
                 #expect(result["bytes"] as? Int == 1 << 20, "download \(index): \(text)")
                 vms.append(result["vm"] as? String ?? "?")
             }
-            let after = try lab.requests(from: "client", Self.whoami, count: 30)
+            // The new process dropped none of the VMs' segments for want of state.
+            let noFlow = try fixture.metric("nvlb_drops_total{reason=\"no_flow\"}")
+            #expect(noFlow == 0, "no_flow drops in the restarted nvlb: \(noFlow)")
+            let after = try lab.requests(from: client, "\(base)/whoami", count: 30)
             #expect(after.ok == 30, "new connections after the restart: \(after)")
             print(
-                "faults: SIGKILL → restarted in \(FaultLab.seconds(restarted)); 4 downloads of 1 MiB complete from \(vms.sorted())"
+                "faults: \(kind) client: SIGKILL → restarted in \(FaultLab.seconds(restarted)); 4 downloads of 1 MiB"
+                    + " complete from \(vms.sorted()); no_flow drops after the restart: \(noFlow)"
             )
         }
 
@@ -387,7 +409,8 @@ extension LabSuites {
 /// The lab and the `nvlb run` the fault tests share: built by the first test, torn down when
 /// the test process exits (and, should it die, by the next run's `Lab.removeStaleLabs` and the
 /// lab's lifetime). nvlb reads a copy of Config/lab.yaml with the smallest flow tables (1,024
-/// entries a worker) and the management API on 127.0.0.1:9180 of its namespace.
+/// entries a worker), blue-app's CA VIP forwarding to the VMs' port 80 (which the public VIP
+/// uses too) and the management API on 127.0.0.1:9180 of its namespace.
 final class FaultLab: @unchecked Sendable {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var shared: FaultLab?
@@ -441,6 +464,12 @@ final class FaultLab: @unchecked Sendable {
             throw LabError("Config/lab.yaml: no 'flow_table_capacity: 65536'")
         }
         text = text.replacingOccurrences(of: "  flow_table_capacity: 65536\n", with: "  flow_table_capacity: 1024\n")
+        // blue-app's CA VIP forwards to the VMs' port 80, which blue-web's public VIP uses too:
+        // one rule of each kind on one DIP port (the restart test's scenario).
+        let internalRule = "frontend_port: 8080, backend_port: 8080, load_distribution: five_tuple"
+        guard text.contains(internalRule) else { throw LabError("Config/lab.yaml: no '\(internalRule)'") }
+        text = text.replacingOccurrences(
+            of: internalRule, with: "frontend_port: 8080, backend_port: 80, load_distribution: five_tuple")
         text += "\nmanagement:\n  listen: 127.0.0.1:\(port)\n  token_file: tokens\n"
         originalText = text
         try text.write(to: configuration, atomically: true, encoding: .utf8)
@@ -545,9 +574,9 @@ final class FaultLab: @unchecked Sendable {
         return Double((Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
-    /// Bytes nvlb's external interface has sent (toward the client).
-    func externalBytesSent() throws -> Int {
-        let text = try lab.exec("lb", ["cat", "/sys/class/net/ext0/statistics/tx_bytes"]).output
+    /// Bytes nvlb's interface `name` (ext0 toward the Internet client, pa0 toward the hosts) has sent.
+    func bytesSent(_ name: String) throws -> Int {
+        let text = try lab.exec("lb", ["cat", "/sys/class/net/\(name)/statistics/tx_bytes"]).output
         return Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 

@@ -241,6 +241,8 @@ final class Lab {
         var peers: [String: Int]
         var errors: [String]
         var seconds: Double
+        /// With `--times`: each request's start (Unix seconds), duration and outcome (1 ok, 0 failed).
+        var times: [[Double]]?
         var description: String {
             "ok \(ok), failed \(failed), by \(by), peers \(peers), errors \(errors), \(seconds) s"
         }

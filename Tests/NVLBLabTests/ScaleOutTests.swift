@@ -77,6 +77,17 @@ extension LabSuites {
             }
             for line in wanted { #expect(metrics.contains(line), "\(metrics)") }
 
+            // `GET /v1/status` has the same in its `bgp` block, on both instances.
+            let bothAnnounced = ["131.107.10.10": true, "192.168.6.2": true]
+            for name in ["lb1", "lb2"] {
+                let status = try awaitStatus(lab, name) {
+                    $0.peers == ["192.168.6.1": true] && $0.announced == bothAnnounced
+                }
+                #expect(
+                    status?.peers == ["192.168.6.1": true] && status?.announced == bothAnnounced,
+                    "\(name): bgp block of /v1/status: \(String(describing: status))")
+            }
+
             // 200 connections, all answered; both instances carry traffic (frames the bridge
             // delivered to each, beyond BGP's few keepalives).
             let before = try bridgeFrames(lab)
@@ -114,18 +125,42 @@ extension LabSuites {
             try reloadBoth(weight: 0)
             #expect(try waitForHops("131.107.10.10", []), "VIP still routed with every DIP at weight 0")
             #expect(try nextHops(lab, "192.168.6.2") == ["192.168.6.11", "192.168.6.12"])
+            // The status no longer lists the VIP among the prefixes to announce; the PA stays.
+            let withdrawn = try awaitStatus(lab, "lb1") { $0.announced == ["192.168.6.2": true] }
+            #expect(withdrawn?.announced == ["192.168.6.2": true], "\(String(describing: withdrawn))")
             try reloadBoth(weight: nil)
             #expect(try waitForHops("131.107.10.10", ["192.168.6.11", "192.168.6.12"]), "VIP not announced again")
+            let reannounced = try awaitStatus(lab, "lb1") { $0.announced == bothAnnounced }
+            #expect(reannounced?.announced == bothAnnounced, "\(String(describing: reannounced))")
             #expect(try lab.requests(from: "client", Self.vip, count: 20).ok == 20)
 
             // The speaker dies alone: the session drops, nvlb restarts it and announces again.
             let speaker = try processPID(lab, "lb1", command: "exabgp")
             kill(speaker, SIGKILL)
-            #expect(try waitForHops("131.107.10.10", ["192.168.6.12"]), "lb1's routes stayed without its speaker")
+            // Until the restart (1 s of backoff, then ExaBGP's start and the session), the router
+            // has one next hop and lb1's status shows its session down and nothing announced.
+            var sawOneHop = false
+            var sawSessionDown = false
+            let speakerKilled = Date()
+            while !(sawOneHop && sawSessionDown) && Date().timeIntervalSince(speakerKilled) < 15 {
+                if !sawOneHop { sawOneHop = try nextHops(lab, "131.107.10.10") == ["192.168.6.12"] }
+                if !sawSessionDown, let status = try bgpStatus(lab, "lb1") {
+                    sawSessionDown =
+                        status.peers == ["192.168.6.1": false]
+                        && status.announced == ["131.107.10.10": false, "192.168.6.2": false]
+                }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            #expect(sawOneHop, "lb1's routes stayed without its speaker")
+            #expect(sawSessionDown, "lb1's /v1/status never showed its session down\n\(lab.logTails())")
             #expect(
                 try waitForHops("131.107.10.10", ["192.168.6.11", "192.168.6.12"]),
                 "no re-announcement after the speaker's restart\n\(lab.logTails())")
             #expect(try waitForHops("192.168.6.2", ["192.168.6.11", "192.168.6.12"]))
+            let restored = try awaitStatus(lab, "lb1") {
+                $0.peers == ["192.168.6.1": true] && $0.announced == bothAnnounced
+            }
+            #expect(restored?.peers == ["192.168.6.1": true] && restored?.announced == bothAnnounced)
 
             // SIGTERM one instance during a stream of connections: its routes are withdrawn
             // while it still runs (it keeps forwarding for drain_seconds), no request fails.
@@ -167,15 +202,22 @@ extension LabSuites {
             #expect(back, "lb2 did not come back within 30 s\n\(lab.logTails())")
 
             // SIGKILL one instance: its ExaBGP dies with it, the session drops, the router
-            // keeps one next hop; new connections succeed.
-            // Six slow downloads (curl reads 400 KB/s of 2 MB) and a stream of connections run
+            // keeps one next hop; new connections succeed within 10 s (none fails here).
+            // Six slow downloads (2 MB at 400 KB/s) and a stream of connections run
             // across the kill: the flows lb1 carried move to lb2 and keep their DIP.
+            var blobs = blobStarts(lab)
             let downloads = try (0..<6).map { index in
                 try startDownload(lab, output: lab.runDirectory.appendingPathComponent("download\(index).txt").path)
             }
             let killStreamLog = lab.runDirectory.appendingPathComponent("kill-stream.json").path
-            let killStream = try startRequests(lab, count: 300, output: killStreamLog)
-            Thread.sleep(forTimeInterval: 1.5)
+            let opened = try activeOpens(lab)
+            let killStream = try startRequests(lab, seconds: 16, output: killStreamLog)
+            #expect(try awaitBlobStarts(lab, blobs + 6), "the 6 downloads did not start\n\(lab.logTails())")
+            // The stream is under way (the client's kernel opened 50 connections beyond the downloads').
+            let start = Date()
+            while try activeOpens(lab) < opened + 56 && Date().timeIntervalSince(start) < 10 {
+                Thread.sleep(forTimeInterval: 0.02)
+            }
             let pid = try nvlbPID(lab, "lb1")
             let killed = Date()
             kill(pid, SIGKILL)
@@ -187,15 +229,37 @@ extension LabSuites {
             }
             let failover = Date().timeIntervalSince(killed)
             #expect(hops == ["192.168.6.12"], "next hops 15 s after SIGKILL: \(hops)")
-            print("scale-out: one next hop \(String(format: "%.2f", failover)) s after SIGKILL of an instance")
             #expect(try nextHops(lab, "192.168.6.2") == ["192.168.6.12"])
             let afterKill = try lab.requests(from: "client", Self.vip, count: 50)
             #expect(afterKill.ok == 50, "\(afterKill)\n\(lab.logTails())")
             #expect(Shell.wait(killStream) == 0)
             let streamedAcrossKill = try JSONDecoder().decode(
                 Lab.ManyResult.self, from: Data(contentsOf: URL(fileURLWithPath: killStreamLog)))
+            // Each request's start, duration and outcome, relative to the kill: the last failed
+            // request's end is the failover time a client sees; every connection opened from
+            // 10 s after the kill on must succeed, and the stream must reach that far.
+            let times = (streamedAcrossKill.times ?? []).map {
+                (
+                    start: $0[0] - killed.timeIntervalSince1970, end: $0[0] + $0[1] - killed.timeIntervalSince1970,
+                    ok: $0[2] == 1
+                )
+            }
+            let failures = times.filter { !$0.ok }
+            let lastFailure = failures.map(\.end).max()
+            let firstAnswered = times.first { $0.start >= 0 && $0.ok }?.end
             #expect(streamedAcrossKill.failed == 0, "\(streamedAcrossKill)")
-            print("scale-out: \(streamedAcrossKill.failed) of 300 streamed requests failed across the SIGKILL")
+            #expect((lastFailure ?? 0) < 10, "a new connection failed \(lastFailure ?? 0) s after the SIGKILL")
+            #expect(
+                (firstAnswered ?? 99) < 10, "no new connection answered within 10 s of the SIGKILL: \(times.suffix(5))")
+            #expect(
+                times.contains { $0.start >= 10 && $0.ok },
+                "the stream ended before 10 s after the kill: \(times.suffix(3))")
+            print(
+                "scale-out: SIGKILL of an instance: one next hop after \(String(format: "%.2f", failover)) s;"
+                    + " \(streamedAcrossKill.failed) of \(times.count) requests streamed over \(String(format: "%.1f", streamedAcrossKill.seconds)) s failed"
+                    + (lastFailure.map { ", the last ending \(String(format: "%.2f", $0)) s after the kill" } ?? "")
+                    + "; \(times.filter { $0.start >= 0 }.count) started after the kill, the first answered"
+                    + " \(firstAnswered.map { String(format: "%.2f", $0) } ?? "never") s after it")
             for (index, download) in downloads.enumerated() {
                 #expect(Shell.wait(download) == 0)
                 let result =
@@ -204,10 +268,50 @@ extension LabSuites {
                     ?? ""
                 #expect(result == "200 2000000", "download \(index): '\(result)'")
             }
+
+            // The killed instance started again, during four slower downloads (2 MB at 200 KB/s):
+            // two next hops again; ECMP moves some of the open flows back to lb1, which has no
+            // state for them, and the downloads still complete; new connections reach both.
+            blobs = blobStarts(lab)
+            let returnDownloads = try (0..<4).map { index in
+                try startDownload(
+                    lab, output: lab.runDirectory.appendingPathComponent("return\(index).txt").path, rate: 200_000)
+            }
+            #expect(try awaitBlobStarts(lab, blobs + 4), "the 4 downloads did not start\n\(lab.logTails())")
+            let framesBeforeReturn = try bridgeFrames(lab)
+            let restarting = Date()
+            let lb1Again = try startInstance(lab, "lb1")
+            defer { kill(lb1Again, SIGKILL); _ = Shell.wait(lb1Again) }
+            var twoHops = false
+            while !twoHops && Date().timeIntervalSince(restarting) < 30 {
+                twoHops = try nextHops(lab, "131.107.10.10") == ["192.168.6.11", "192.168.6.12"]
+                if !twoHops { Thread.sleep(forTimeInterval: 0.05) }
+            }
+            let returned = Date().timeIntervalSince(restarting)
+            #expect(twoHops, "lb1 did not come back within 30 s of its restart\n\(lab.logTails())")
+            #expect(try waitForHops("192.168.6.2", ["192.168.6.11", "192.168.6.12"]))
+            let afterReturn = try lab.requests(from: "client", Self.vip, count: 100)
+            #expect(afterReturn.ok == 100, "\(afterReturn)\n\(lab.logTails())")
+            for (index, download) in returnDownloads.enumerated() {
+                #expect(Shell.wait(download) == 0)
+                let result =
+                    (try? String(
+                        contentsOf: lab.runDirectory.appendingPathComponent("return\(index).txt"), encoding: .utf8))
+                    ?? ""
+                #expect(result == "200 2000000", "download \(index) across lb1's return: '\(result)'")
+            }
+            let framesAfterReturn = try bridgeFrames(lab)
+            #expect(
+                (framesAfterReturn["lb1"] ?? 0) - (framesBeforeReturn["lb1"] ?? 0) > 100,
+                "lb1 carries no traffic after its restart: \(framesBeforeReturn) → \(framesAfterReturn)")
+            print(
+                "scale-out: the SIGKILLed instance, started again, is a next hop again after"
+                    + " \(String(format: "%.2f", returned)) s; 4 downloads across its return complete")
         }
 
-        /// `http-client.py many` from the client in the background, its JSON to `output`.
-        func startRequests(_ lab: Lab, count: Int, output: String) throws -> pid_t {
+        /// `http-client.py many` from the client in the background, its JSON to `output`: `count`
+        /// requests, or as many as `seconds` allow (with each one's time and outcome).
+        func startRequests(_ lab: Lab, count: Int = 0, seconds: Double = 0, output: String) throws -> pid_t {
             let fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw LabError("cannot create \(output)") }
             defer { close(fd) }
@@ -216,22 +320,22 @@ extension LabSuites {
                 Shell.timed(
                     [
                         "ip", "netns", "exec", lab.namespace("client"), Lab.python, script, "many", Self.vip, "--count",
-                        String(count), "--timeout", "3",
+                        String(count), "--seconds", String(seconds), "--times", "--timeout", "3",
                     ], 120),
                 input: nil, output: fd, error: fd)
         }
 
-        /// A rate-limited download of 2 MB from the VIP by curl in the client namespace; its
-        /// output is `STATUS BYTES`.
-        func startDownload(_ lab: Lab, output: String) throws -> pid_t {
+        /// A download of 2 MB from the VIP by curl in the client namespace, paced by the VM at
+        /// `rate` bytes a second (which logs `blob:` as it starts); its output is `STATUS BYTES`.
+        func startDownload(_ lab: Lab, output: String, rate: Int = 400_000) throws -> pid_t {
             let fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw LabError("cannot create \(output)") }
             defer { close(fd) }
             return try Shell.spawn(
                 Shell.timed(
                     [
-                        "ip", "netns", "exec", lab.namespace("client"), "curl", "-s", "--limit-rate", "400k", "-o",
-                        "/dev/null", "-w", "%{http_code} %{size_download}", "http://131.107.10.10/blob?size=2000000",
+                        "ip", "netns", "exec", lab.namespace("client"), "curl", "-s", "-o", "/dev/null", "-w",
+                        "%{http_code} %{size_download}", "http://131.107.10.10/blob?size=2000000&rate=\(rate)",
                     ], 60),
                 input: nil, output: fd, error: fd)
         }
@@ -249,6 +353,69 @@ extension LabSuites {
                         lab.runDirectory.appendingPathComponent("\(name).yaml").path, "--stats-interval", "0",
                     ], 120),
                 input: nil, output: fd, error: fd)
+        }
+
+        /// Downloads the VMs have started so far (the `blob:` lines of their logs).
+        func blobStarts(_ lab: Lab) -> Int {
+            ["blue-vm1", "blue-vm2"].reduce(0) { total, vm in
+                let log =
+                    (try? String(contentsOf: lab.runDirectory.appendingPathComponent("\(vm).log"), encoding: .utf8))
+                    ?? ""
+                return total + log.components(separatedBy: "blob: ").count - 1
+            }
+        }
+
+        /// TCP connections the client's kernel has opened so far (`ActiveOpens` of /proc/net/snmp).
+        func activeOpens(_ lab: Lab) throws -> Int {
+            let lines = try lab.exec("client", ["cat", "/proc/net/snmp"], timeout: 10).output.split(separator: "\n")
+            let tcp = lines.filter { $0.hasPrefix("Tcp:") }.map { $0.split(separator: " ") }
+            guard tcp.count == 2, let column = tcp[0].firstIndex(of: "ActiveOpens"), column < tcp[1].count,
+                let value = Int(tcp[1][column])
+            else { throw LabError("no Tcp ActiveOpens in the client's /proc/net/snmp") }
+            return value
+        }
+
+        /// Whether the VMs have started `count` downloads in all within 15 s.
+        func awaitBlobStarts(_ lab: Lab, _ count: Int) throws -> Bool {
+            let start = Date()
+            while blobStarts(lab) < count {
+                guard Date().timeIntervalSince(start) < 15 else { return false }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return true
+        }
+
+        /// The `bgp` block of `GET /v1/status` (docs/openapi.yaml `Status`).
+        struct BGPStatus: Decodable, Equatable {
+            var peers: [String: Bool]
+            var announced: [String: Bool]
+        }
+
+        /// Instance `name`'s `bgp` status block (nil when the status has none), read with the
+        /// lab's token from the management API on its loopback.
+        func bgpStatus(_ lab: Lab, _ name: String) throws -> BGPStatus? {
+            struct Status: Decodable { var bgp: BGPStatus? }
+            let tokens = try String(contentsOf: lab.runDirectory.appendingPathComponent("tokens"), encoding: .utf8)
+            let secret = tokens.split(whereSeparator: \.isWhitespace).dropFirst().first.map(String.init) ?? ""
+            let result = try lab.exec(
+                name,
+                ["curl", "-s", "-m", "5", "-H", "Authorization: Bearer \(secret)", "http://127.0.0.1:9180/v1/status"],
+                timeout: 10)
+            guard let data = result.output.data(using: .utf8),
+                let status = try? JSONDecoder().decode(Status.self, from: data)
+            else { throw LabError("GET /v1/status on \(name): '\(result.output.prefix(300))' \(result.error)") }
+            return status.bgp
+        }
+
+        /// Polls instance `name`'s `bgp` status block for up to 10 s until `condition` holds; the last one read.
+        func awaitStatus(_ lab: Lab, _ name: String, _ condition: (BGPStatus) -> Bool) throws -> BGPStatus? {
+            let start = Date()
+            var status = try bgpStatus(lab, name)
+            while !(status.map(condition) ?? false) && Date().timeIntervalSince(start) < 10 {
+                Thread.sleep(forTimeInterval: 0.1)
+                status = try bgpStatus(lab, name)
+            }
+            return status
         }
 
         /// The next hops of `prefix` in the router's kernel table, sorted.
