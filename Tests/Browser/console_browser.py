@@ -36,6 +36,9 @@ def outer(binary, out):
     replay = None
     host = None
     log_path = work / "nvlb.log"
+    # Screenshots of an earlier run must not pass for this run's (only this test's own files).
+    for stale in pathlib.Path(out).glob("console-*.png"):
+        stale.unlink()
     try:
         for command in (
             ["ip", "netns", "add", namespace],
@@ -270,6 +273,26 @@ def inner(config_path, out):
             return any(len(p) >= 3 and len({xy.split(",")[1] for xy in p}) > 1 for p in points)
         wait.until(chart_moves)
         check(True, "the chart updates while traffic is replayed (a VIP line leaves zero)")
+
+        # Packets/s per worker, from the worker's own counters in two samples of /v1/status.
+        def worker_rate(d, direction):
+            text = d.execute_script(
+                "const c = document.querySelector(`#workers tr[data-worker=\"0\"] td[data-rate=\"${arguments[0]}\"]`);"
+                "return c ? c.textContent : null", direction)
+            try:
+                return float(text.replace(",", ""))
+            except (AttributeError, ValueError):
+                return 0.0
+        wait.until(lambda d: worker_rate(d, "in") > 0 and worker_rate(d, "out") > 0)
+        check(True, f"the workers table shows packets/s per worker while traffic is replayed "
+                    f"(worker 0: {worker_rate(driver, 'in')} in, {worker_rate(driver, 'out')} out)")
+
+        # The overview while traffic runs, once the chart has about 30 s of samples (bounded wait).
+        driver.execute_script("window.scrollTo(0, 0)")
+        WebDriverWait(driver, 40, poll_frequency=0.5).until(lambda d: d.execute_script(
+            "return Math.min(...[...document.querySelectorAll('#chart-box polyline')]"
+            ".map(l => l.getAttribute('points').split(' ').length))") >= 15)
+        wait.until(lambda d: worker_rate(d, "in") > 0)
         driver.save_screenshot(str(out / "console-overview.png"))
 
         # Health: the probe's answers make 5001/10.1.6.20 up, the silent host's DIP down.
@@ -396,13 +419,6 @@ def inner(config_path, out):
         driver.save_screenshot(str(out / "console-phone.png"))
         check(overflow <= 0, f"readable at phone width (horizontal overflow {overflow}px)")
         driver.set_window_size(1280, 800)
-
-        # The overview once the chart has about 30 s of samples (bounded wait).
-        driver.execute_script("window.scrollTo(0, 0)")
-        WebDriverWait(driver, 40, poll_frequency=0.5).until(lambda d: d.execute_script(
-            "return Math.min(...[...document.querySelectorAll('#chart-box polyline')]"
-            ".map(l => l.getAttribute('points').split(' ').length))") >= 15)
-        driver.save_screenshot(str(out / "console-overview.png"))
 
         # A token that stops working (revoked, restarted server) returns to the login.
         driver.execute_script("sessionStorage.setItem('nvlb.token', 'revoked')")
