@@ -94,7 +94,17 @@ def outer(binary, out):
                               "NVLB_CONSOLE_FRESH": str(fresh)})
         if inner.returncode != 0:
             print("nvlb log:\n" + log_path.read_text()[-4000:])
-        return inner.returncode
+            return inner.returncode
+        # The console's changes are in nvlb's log (the audit lines name the token), its secret
+        # never is.
+        text = log_path.read_text()
+        audited = [line for line in text.splitlines() if "audit" in line and "operator" in line]
+        if SECRET in text or not audited:
+            print(f"FAIL the token's secret is in nvlb's log or no change was audited ({len(audited)} audit lines):\n"
+                  + text[-4000:])
+            return 1
+        print(f"ok   the token's secret is never in nvlb's log ({len(audited)} audit lines name the token)")
+        return 0
     finally:
         for child in (replay, host):
             if child is not None:
@@ -412,6 +422,86 @@ def inner(config_path, out):
         check(record(6001, "10.1.6.22")["mac"] == "00:15:5d:02:06:22",
               f"an invalid MAC is refused at its field ({driver.find_element(By.ID, error_id).text!r})")
 
+        # Add a lookup record, a backend that uses it, remove both (each asks first).
+        def config_has(domain_name=None, lb_name=None, name="6001/10.1.6.23"):
+            document = json.loads(request("GET", "/v1/config", SECRET)[2])
+            if domain_name:
+                domain = next(d for d in document["routing_domains"] if d["name"] == domain_name)
+                return any(f'{r["vsid"]}/{r["ca"]}' == name for r in domain.get("lookup_records", []))
+            lb = next(l for l in document["load_balancers"] if l["name"] == lb_name)
+            return any(f'{b["vsid"]}/{b["ca"]}' == name for b in lb["backends"])
+
+        def until(condition, message):
+            deadline = time.monotonic() + 10
+            while not condition() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            check(condition(), message)
+
+        def fill(container, values):
+            *first, (label, last) = values
+            for label_, value in first:
+                field = retry(lambda: record_field_in(container, label_))
+                field.send_keys(Keys.CONTROL, "a")
+                field.send_keys(value)
+            field = retry(lambda: record_field_in(container, label))
+            field.send_keys(Keys.CONTROL, "a")
+            field.send_keys(last, Keys.ENTER)
+
+        def record_field_in(container, label):
+            field = driver.find_element(By.CSS_SELECTOR, f'{container} [aria-label="{label}"]')
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", field)
+            field.click()
+            return field
+
+        def click(selector):
+            def action():
+                button = driver.find_element(By.CSS_SELECTOR, selector)
+                driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+                button.click()
+            retry(action)
+
+        fill('article[data-domain="red"]', [("New record VSID in red", "6001"), ("New record CA in red", "10.1.6.23"),
+                                            ("New record PA in red", "192.168.6.8"),
+                                            ("New record MAC in red", "00:15:5d:02:06:23")])
+        until(lambda: config_has(domain_name="red"), "a lookup record added in the UI is in GET /v1/config")
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, 'article[data-domain="red"] tr[data-record="6001/10.1.6.23"]'))
+        check(True, "the new lookup record is listed")
+
+        fill('article[data-lb="red-web"]', [("New backend VSID for red-web", "6001"),
+                                            ("New backend CA for red-web", "10.1.6.23"),
+                                            ("New backend weight for red-web", "3")])
+        until(lambda: config_has(lb_name="red-web"), "a backend added in the UI is in GET /v1/config")
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, 'article[data-lb="red-web"] tr[data-backend="6001/10.1.6.23"]'))
+        check(weight_of("red-web", "6001/10.1.6.23") == 3, "the new backend is listed with weight 3")
+
+        # The record is in use: its deletion is refused (409) next to the row's button.
+        click('article[data-domain="red"] [aria-label="Delete 6001/10.1.6.23"]')
+        WebDriverWait(driver, 5).until(EC.alert_is_present()).accept()
+        row_error = 'article[data-domain="red"] tr[data-record="6001/10.1.6.23"] span[id$="-row-error"]'
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, row_error).text.strip() != "")
+        check(config_has(domain_name="red"),
+              f"a record in use is not deleted, the API's reason is at its row "
+              f"({driver.find_element(By.CSS_SELECTOR, row_error).text!r})")
+
+        # Remove asks first: declined, nothing changes; accepted, the backend goes.
+        click('article[data-lb="red-web"] [aria-label="Remove 6001/10.1.6.23"]')
+        WebDriverWait(driver, 5).until(EC.alert_is_present()).dismiss()
+        time.sleep(0.5)
+        check(config_has(lb_name="red-web"), "declining the confirmation keeps the backend")
+        click('article[data-lb="red-web"] [aria-label="Remove 6001/10.1.6.23"]')
+        alert = WebDriverWait(driver, 5).until(EC.alert_is_present())
+        check("Remove backend 6001/10.1.6.23 from red-web" in alert.text, f"removal asks for confirmation ({alert.text!r})")
+        alert.accept()
+        until(lambda: not config_has(lb_name="red-web"), "a backend removed in the UI is gone from GET /v1/config")
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, 'article[data-lb="red-web"] tr[data-backend="6001/10.1.6.23"]'))
+
+        click('article[data-domain="red"] [aria-label="Delete 6001/10.1.6.23"]')
+        alert = WebDriverWait(driver, 5).until(EC.alert_is_present())
+        check("Delete the lookup record 6001/10.1.6.23 of red" in alert.text, f"deletion asks for confirmation ({alert.text!r})")
+        alert.accept()
+        until(lambda: not config_has(domain_name="red"), "a lookup record deleted in the UI is gone from GET /v1/config")
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, 'article[data-domain="red"] tr[data-record="6001/10.1.6.23"]'))
+
         # Phone width: nothing wider than the screen (tables scroll inside their box).
         driver.set_window_size(390, 844)
         time.sleep(0.3)
@@ -426,7 +516,7 @@ def inner(config_path, out):
         check("401" in driver.find_element(By.ID, "login-error").text, "a 401 returns to the login")
 
         problems = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"
-                    and "401" not in entry["message"] and "422" not in entry["message"]]
+                    and not any(f"status of {code}" in entry["message"] for code in (401, 409, 422))]
         check(not problems, f"no console errors (CSP violations, exceptions): {problems}")
         return 0
     except (Failure, TimeoutException) as error:
