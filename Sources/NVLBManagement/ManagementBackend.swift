@@ -10,17 +10,24 @@ public protocol ManagementBackend: Sendable {
     func figures() -> RuntimeFigures
 }
 
-/// One worker's flow table.
+/// One worker's flow table and packets.
 public struct WorkerFigures: Sendable, Equatable {
     /// Live flows in the table, when the runtime reports them.
     public var flows: UInt64?
     /// Entries the table can hold.
     public var capacity: UInt64
+    /// Frames this worker's data plane took in (a frame handed off counts at its flow's owner);
+    /// `RuntimeFigures.packetsIn` is the sum over workers.
+    public var packetsIn: UInt64
+    /// Frames this worker forwarded; `RuntimeFigures.packetsOut` is the sum over workers.
+    public var packetsOut: UInt64
 
     /// Creates figures.
-    public init(flows: UInt64?, capacity: UInt64) {
+    public init(flows: UInt64?, capacity: UInt64, packetsIn: UInt64 = 0, packetsOut: UInt64 = 0) {
         self.flows = flows
         self.capacity = capacity
+        self.packetsIn = packetsIn
+        self.packetsOut = packetsOut
     }
 }
 

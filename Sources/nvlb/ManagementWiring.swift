@@ -87,7 +87,13 @@ struct LiveEngineBackend: ManagementBackend {
         }
         let capacity = UInt64(engine.configuration.balancer.flowTableCapacity)
         let workers = engine.workerCounters()
-        figures.workers = workers.map { WorkerFigures(flows: $0.flows, capacity: capacity) }
+        let packets = engine.workerDataplaneCounters()
+        figures.workers = workers.enumerated().map { index, worker in
+            let counters = index < packets.count ? packets[index] : CounterSnapshot()
+            return WorkerFigures(
+                flows: worker.flows, capacity: capacity, packetsIn: counters.packetsIn,
+                packetsOut: counters.packetsOut)
+        }
         figures.gratuitousARPs = workers.reduce(0) { $0 + $1.gratuitousARPs }
         // Per DIP once every worker has counted its table.
         if !workers.isEmpty, workers.allSatisfy({ $0.flows != nil }) {

@@ -36,6 +36,9 @@ def outer(binary, out):
     replay = None
     host = None
     log_path = work / "nvlb.log"
+    # Screenshots of an earlier run must not pass for this run's (only this test's own files).
+    for stale in pathlib.Path(out).glob("console-*.png"):
+        stale.unlink()
     try:
         for command in (
             ["ip", "netns", "add", namespace],
@@ -91,7 +94,17 @@ def outer(binary, out):
                               "NVLB_CONSOLE_FRESH": str(fresh)})
         if inner.returncode != 0:
             print("nvlb log:\n" + log_path.read_text()[-4000:])
-        return inner.returncode
+            return inner.returncode
+        # The console's changes are in nvlb's log (the audit lines name the token), its secret
+        # never is.
+        text = log_path.read_text()
+        audited = [line for line in text.splitlines() if "audit" in line and "operator" in line]
+        if SECRET in text or not audited:
+            print(f"FAIL the token's secret is in nvlb's log or no change was audited ({len(audited)} audit lines):\n"
+                  + text[-4000:])
+            return 1
+        print(f"ok   the token's secret is never in nvlb's log ({len(audited)} audit lines name the token)")
+        return 0
     finally:
         for child in (replay, host):
             if child is not None:
@@ -270,6 +283,26 @@ def inner(config_path, out):
             return any(len(p) >= 3 and len({xy.split(",")[1] for xy in p}) > 1 for p in points)
         wait.until(chart_moves)
         check(True, "the chart updates while traffic is replayed (a VIP line leaves zero)")
+
+        # Packets/s per worker, from the worker's own counters in two samples of /v1/status.
+        def worker_rate(d, direction):
+            text = d.execute_script(
+                "const c = document.querySelector(`#workers tr[data-worker=\"0\"] td[data-rate=\"${arguments[0]}\"]`);"
+                "return c ? c.textContent : null", direction)
+            try:
+                return float(text.replace(",", ""))
+            except (AttributeError, ValueError):
+                return 0.0
+        wait.until(lambda d: worker_rate(d, "in") > 0 and worker_rate(d, "out") > 0)
+        check(True, f"the workers table shows packets/s per worker while traffic is replayed "
+                    f"(worker 0: {worker_rate(driver, 'in')} in, {worker_rate(driver, 'out')} out)")
+
+        # The overview while traffic runs, once the chart has about 30 s of samples (bounded wait).
+        driver.execute_script("window.scrollTo(0, 0)")
+        WebDriverWait(driver, 40, poll_frequency=0.5).until(lambda d: d.execute_script(
+            "return Math.min(...[...document.querySelectorAll('#chart-box polyline')]"
+            ".map(l => l.getAttribute('points').split(' ').length))") >= 15)
+        wait.until(lambda d: worker_rate(d, "in") > 0)
         driver.save_screenshot(str(out / "console-overview.png"))
 
         # Health: the probe's answers make 5001/10.1.6.20 up, the silent host's DIP down.
@@ -389,6 +422,86 @@ def inner(config_path, out):
         check(record(6001, "10.1.6.22")["mac"] == "00:15:5d:02:06:22",
               f"an invalid MAC is refused at its field ({driver.find_element(By.ID, error_id).text!r})")
 
+        # Add a lookup record, a backend that uses it, remove both (each asks first).
+        def config_has(domain_name=None, lb_name=None, name="6001/10.1.6.23"):
+            document = json.loads(request("GET", "/v1/config", SECRET)[2])
+            if domain_name:
+                domain = next(d for d in document["routing_domains"] if d["name"] == domain_name)
+                return any(f'{r["vsid"]}/{r["ca"]}' == name for r in domain.get("lookup_records", []))
+            lb = next(l for l in document["load_balancers"] if l["name"] == lb_name)
+            return any(f'{b["vsid"]}/{b["ca"]}' == name for b in lb["backends"])
+
+        def until(condition, message):
+            deadline = time.monotonic() + 10
+            while not condition() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            check(condition(), message)
+
+        def fill(container, values):
+            *first, (label, last) = values
+            for label_, value in first:
+                field = retry(lambda: record_field_in(container, label_))
+                field.send_keys(Keys.CONTROL, "a")
+                field.send_keys(value)
+            field = retry(lambda: record_field_in(container, label))
+            field.send_keys(Keys.CONTROL, "a")
+            field.send_keys(last, Keys.ENTER)
+
+        def record_field_in(container, label):
+            field = driver.find_element(By.CSS_SELECTOR, f'{container} [aria-label="{label}"]')
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", field)
+            field.click()
+            return field
+
+        def click(selector):
+            def action():
+                button = driver.find_element(By.CSS_SELECTOR, selector)
+                driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+                button.click()
+            retry(action)
+
+        fill('article[data-domain="red"]', [("New record VSID in red", "6001"), ("New record CA in red", "10.1.6.23"),
+                                            ("New record PA in red", "192.168.6.8"),
+                                            ("New record MAC in red", "00:15:5d:02:06:23")])
+        until(lambda: config_has(domain_name="red"), "a lookup record added in the UI is in GET /v1/config")
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, 'article[data-domain="red"] tr[data-record="6001/10.1.6.23"]'))
+        check(True, "the new lookup record is listed")
+
+        fill('article[data-lb="red-web"]', [("New backend VSID for red-web", "6001"),
+                                            ("New backend CA for red-web", "10.1.6.23"),
+                                            ("New backend weight for red-web", "3")])
+        until(lambda: config_has(lb_name="red-web"), "a backend added in the UI is in GET /v1/config")
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, 'article[data-lb="red-web"] tr[data-backend="6001/10.1.6.23"]'))
+        check(weight_of("red-web", "6001/10.1.6.23") == 3, "the new backend is listed with weight 3")
+
+        # The record is in use: its deletion is refused (409) next to the row's button.
+        click('article[data-domain="red"] [aria-label="Delete 6001/10.1.6.23"]')
+        WebDriverWait(driver, 5).until(EC.alert_is_present()).accept()
+        row_error = 'article[data-domain="red"] tr[data-record="6001/10.1.6.23"] span[id$="-row-error"]'
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, row_error).text.strip() != "")
+        check(config_has(domain_name="red"),
+              f"a record in use is not deleted, the API's reason is at its row "
+              f"({driver.find_element(By.CSS_SELECTOR, row_error).text!r})")
+
+        # Remove asks first: declined, nothing changes; accepted, the backend goes.
+        click('article[data-lb="red-web"] [aria-label="Remove 6001/10.1.6.23"]')
+        WebDriverWait(driver, 5).until(EC.alert_is_present()).dismiss()
+        time.sleep(0.5)
+        check(config_has(lb_name="red-web"), "declining the confirmation keeps the backend")
+        click('article[data-lb="red-web"] [aria-label="Remove 6001/10.1.6.23"]')
+        alert = WebDriverWait(driver, 5).until(EC.alert_is_present())
+        check("Remove backend 6001/10.1.6.23 from red-web" in alert.text, f"removal asks for confirmation ({alert.text!r})")
+        alert.accept()
+        until(lambda: not config_has(lb_name="red-web"), "a backend removed in the UI is gone from GET /v1/config")
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, 'article[data-lb="red-web"] tr[data-backend="6001/10.1.6.23"]'))
+
+        click('article[data-domain="red"] [aria-label="Delete 6001/10.1.6.23"]')
+        alert = WebDriverWait(driver, 5).until(EC.alert_is_present())
+        check("Delete the lookup record 6001/10.1.6.23 of red" in alert.text, f"deletion asks for confirmation ({alert.text!r})")
+        alert.accept()
+        until(lambda: not config_has(domain_name="red"), "a lookup record deleted in the UI is gone from GET /v1/config")
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, 'article[data-domain="red"] tr[data-record="6001/10.1.6.23"]'))
+
         # Phone width: nothing wider than the screen (tables scroll inside their box).
         driver.set_window_size(390, 844)
         time.sleep(0.3)
@@ -397,20 +510,13 @@ def inner(config_path, out):
         check(overflow <= 0, f"readable at phone width (horizontal overflow {overflow}px)")
         driver.set_window_size(1280, 800)
 
-        # The overview once the chart has about 30 s of samples (bounded wait).
-        driver.execute_script("window.scrollTo(0, 0)")
-        WebDriverWait(driver, 40, poll_frequency=0.5).until(lambda d: d.execute_script(
-            "return Math.min(...[...document.querySelectorAll('#chart-box polyline')]"
-            ".map(l => l.getAttribute('points').split(' ').length))") >= 15)
-        driver.save_screenshot(str(out / "console-overview.png"))
-
         # A token that stops working (revoked, restarted server) returns to the login.
         driver.execute_script("sessionStorage.setItem('nvlb.token', 'revoked')")
         wait.until(lambda d: d.find_element(By.ID, "login").is_displayed())
         check("401" in driver.find_element(By.ID, "login-error").text, "a 401 returns to the login")
 
         problems = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"
-                    and "401" not in entry["message"] and "422" not in entry["message"]]
+                    and not any(f"status of {code}" in entry["message"] for code in (401, 409, 422))]
         check(not problems, f"no console errors (CSP violations, exceptions): {problems}")
         return 0
     except (Failure, TimeoutException) as error:

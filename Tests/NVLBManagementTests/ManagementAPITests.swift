@@ -388,7 +388,10 @@ struct StatusEndpointTests {
         fixture.backend.scripted.withLock {
             $0.packetsIn = 100
             $0.packetsOut = 90
-            $0.workers = [WorkerFigures(flows: 3, capacity: 1024), WorkerFigures(flows: 4, capacity: 1024)]
+            $0.workers = [
+                WorkerFigures(flows: 3, capacity: 1024, packetsIn: 60, packetsOut: 55),
+                WorkerFigures(flows: 4, capacity: 1024, packetsIn: 40, packetsOut: 35),
+            ]
             $0.backendPackets = ["blue-web": ["5001/10.1.6.21": 17]]
             $0.backendUp = ["blue-web": ["5001/10.1.6.20": false]]
         }
@@ -397,7 +400,13 @@ struct StatusEndpointTests {
                 #expect(response.status == .ok)
                 let status = object(response)
                 #expect(status["generation"] as? Int == 1)
-                #expect((status["workers"] as? [[String: Any]])?.map { $0["flows"] as? Int } == [3, 4])
+                let workers = try #require(status["workers"] as? [[String: Any]])
+                #expect(workers.map { $0["worker"] as? Int } == [0, 1])
+                #expect(workers.map { $0["flows"] as? Int } == [3, 4])
+                #expect(workers.map { $0["flow_table_capacity"] as? Int } == [1024, 1024])
+                // Each worker's own packets, so the console can show packets/s per worker.
+                #expect(workers.map { $0["packets_in"] as? Int } == [60, 40])
+                #expect(workers.map { $0["packets_out"] as? Int } == [55, 35])
                 #expect((status["packets"] as? [String: Any])?["received"] as? Int == 100)
                 let lbs = try #require(status["load_balancers"] as? [[String: Any]])
                 #expect(lbs.count == 2)

@@ -53,7 +53,7 @@ enum ConsoleAssets {
                   <div class="columns">
                     <div>
                       <h3>Workers</h3>
-                      <div class="scroll"><table id="workers"><thead><tr><th scope="col">Worker</th><th scope="col">Flows</th><th scope="col">Capacity</th></tr></thead><tbody></tbody></table></div>
+                      <div class="scroll"><table id="workers"><thead><tr><th scope="col">Worker</th><th scope="col" class="num">Packets/s in</th><th scope="col" class="num">Packets/s out</th><th scope="col" class="num">Flows</th><th scope="col" class="num">Capacity</th></tr></thead><tbody></tbody></table></div>
                     </div>
                     <div>
                       <h3>Drops by reason</h3>
@@ -366,8 +366,15 @@ enum ConsoleAssets {
                 ["Dropped", fmt(p.dropped)],
               ];
               $("summary").replaceChildren(...items.map(([k, v]) => el("div", {}, el("dt", { text: k }), el("dd", { text: v }))));
-              $("workers").tBodies[0].replaceChildren(...status.workers.map((w) =>
-                el("tr", {}, el("td", { text: w.worker }), el("td", { className: "num", text: fmt(w.flows) }), el("td", { className: "num", text: fmt(w.flow_table_capacity) }))));
+              // Each worker's packets/s from its own counters in two successive samples.
+              const oldWorkers = new Map((old ? old.workers : []).map((w) => [w.worker, w]));
+              $("workers").tBodies[0].replaceChildren(...status.workers.map((w) => {
+                const o = oldWorkers.get(w.worker) || {};
+                return el("tr", { "data-worker": w.worker }, el("th", { scope: "row", text: w.worker }),
+                  el("td", { className: "num", "data-rate": "in", text: rate(perSecond(w.packets_in, o.packets_in, seconds)) }),
+                  el("td", { className: "num", "data-rate": "out", text: rate(perSecond(w.packets_out, o.packets_out, seconds)) }),
+                  el("td", { className: "num", text: fmt(w.flows) }), el("td", { className: "num", text: fmt(w.flow_table_capacity) }));
+              }));
               const drops = Object.entries(status.drops).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
               const oldDrops = old ? old.drops : {};
               $("drops").tBodies[0].replaceChildren(...(drops.length ? drops.map(([reason, n]) =>

@@ -513,11 +513,19 @@ enum OpenAPIDocument {
                   type: array
                   items:
                     type: object
-                    required: [worker, flow_table_capacity]
+                    required: [worker, flow_table_capacity, packets_in, packets_out]
                     properties:
                       worker: { type: integer }
                       flows: { type: integer, description: Live flows, when the runtime reports them. }
                       flow_table_capacity: { type: integer }
+                      packets_in:
+                        type: integer
+                        description: >-
+                          Frames this worker's data plane took in (a frame handed off counts at its
+                          flow's owner); `packets.received` is the sum over workers.
+                      packets_out:
+                        type: integer
+                        description: Frames this worker forwarded; `packets.forwarded` is the sum over workers.
                 generation: { type: integer, description: Policies published since start (1 = the initial one). }
                 etag: { type: string }
                 packets:

@@ -15,6 +15,8 @@ struct StatusReport: Encodable {
         var worker: Int
         var flows: UInt64?
         var flow_table_capacity: UInt64
+        var packets_in: UInt64
+        var packets_out: UInt64
     }
     struct Packets: Encodable {
         var received: UInt64
@@ -68,7 +70,9 @@ struct StatusReport: Encodable {
             hostname: ProcessInfo.processInfo.hostName, pid: ProcessInfo.processInfo.processIdentifier,
             started: formatter.string(from: started), uptime_seconds: Date().timeIntervalSince(started))
         workers = figures.workers.enumerated().map {
-            Worker(worker: $0.offset, flows: $0.element.flows, flow_table_capacity: $0.element.capacity)
+            Worker(
+                worker: $0.offset, flows: $0.element.flows, flow_table_capacity: $0.element.capacity,
+                packets_in: $0.element.packetsIn, packets_out: $0.element.packetsOut)
         }
         generation = state.generation
         etag = state.etag

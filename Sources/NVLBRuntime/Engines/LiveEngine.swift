@@ -210,6 +210,9 @@ public final class LiveEngine: @unchecked Sendable {
 
     /// Each worker's I/O figures and flow census, as of its last copy (≤ 0.5 s old).
     public func workerCounters() -> [WorkerIOCounters] { extra.withLock { $0 } }
+
+    /// Each worker's data-plane counters, as of its last copy (`counters()` is their sum).
+    public func workerDataplaneCounters() -> [CounterSnapshot] { latest.withLock { $0 } }
 }
 
 /// A start-up or run-time failure of the live engine, with its reason.

@@ -201,8 +201,15 @@ function renderOverview(status, old, seconds) {
     ["Dropped", fmt(p.dropped)],
   ];
   $("summary").replaceChildren(...items.map(([k, v]) => el("div", {}, el("dt", { text: k }), el("dd", { text: v }))));
-  $("workers").tBodies[0].replaceChildren(...status.workers.map((w) =>
-    el("tr", {}, el("td", { text: w.worker }), el("td", { className: "num", text: fmt(w.flows) }), el("td", { className: "num", text: fmt(w.flow_table_capacity) }))));
+  // Each worker's packets/s from its own counters in two successive samples.
+  const oldWorkers = new Map((old ? old.workers : []).map((w) => [w.worker, w]));
+  $("workers").tBodies[0].replaceChildren(...status.workers.map((w) => {
+    const o = oldWorkers.get(w.worker) || {};
+    return el("tr", { "data-worker": w.worker }, el("th", { scope: "row", text: w.worker }),
+      el("td", { className: "num", "data-rate": "in", text: rate(perSecond(w.packets_in, o.packets_in, seconds)) }),
+      el("td", { className: "num", "data-rate": "out", text: rate(perSecond(w.packets_out, o.packets_out, seconds)) }),
+      el("td", { className: "num", text: fmt(w.flows) }), el("td", { className: "num", text: fmt(w.flow_table_capacity) }));
+  }));
   const drops = Object.entries(status.drops).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
   const oldDrops = old ? old.drops : {};
   $("drops").tBodies[0].replaceChildren(...(drops.length ? drops.map(([reason, n]) =>
