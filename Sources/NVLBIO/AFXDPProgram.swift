@@ -116,7 +116,7 @@ public final class AFXDPProgram: @unchecked Sendable {
     public func add(socket: AFXDPSocket, key: Int) throws(LiveIOError) {
         let result = handle.withLock { h -> Int32 in
             guard let h else { return -EBADF }
-            return nvlb_xdp_program_add_socket(h, UInt32(key), socket.descriptor)
+            return nvlb_xdp_program_add_socket(h, UInt32(key), socket.descriptor.rawValue)
         }
         if result != 0 {
             throw LiveIOError(Errno(-result), interface: interface, operation: "bpf_map_update_elem(xsks, \(key))")
