@@ -124,7 +124,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(
-            name: "NVLBRuntimeTests", dependencies: ["NVLBRuntime", "NVLBTraffic", "NVLBControl", "NVLBTestSupport"]),
+            name: "NVLBRuntimeTests", dependencies: ["NVLBRuntime", "NVLBTraffic", "NVLBTestSupport"]),
         .testTarget(
             name: "NVLBCLITests", dependencies: ["NVLBIO", "NVLBLabSupport", "NVLBWire", "NVLBTestSupport"]),
         .testTarget(
