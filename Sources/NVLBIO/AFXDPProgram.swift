@@ -80,7 +80,7 @@ public final class AFXDPProgram: @unchecked Sendable {
     }
 
     /// Loads the program without attaching it, for ``testRun(_:)`` (the interface is "-").
-    public init(loadingOnly objectPath: String, workers: Int, hashSeed: UInt32) throws(LiveIOError) {
+    package init(loadingOnly objectPath: String, workers: Int, hashSeed: UInt32) throws(LiveIOError) {
         var message = [CChar](repeating: 0, count: 256)
         var pointer: OpaquePointer? = nil
         let result = nvlb_xdp_program_load(objectPath, UInt32(workers), hashSeed, &pointer, &message, message.count)
@@ -99,7 +99,7 @@ public final class AFXDPProgram: @unchecked Sendable {
 
     /// Runs the loaded program once on `frame` (BPF_PROG_TEST_RUN) and returns the worker it
     /// steered the frame to, or nil when it found no flow in it (worker 0 by default).
-    public func testRun(_ frame: [UInt8]) throws(LiveIOError) -> Int? {
+    package func testRun(_ frame: [UInt8]) throws(LiveIOError) -> Int? {
         let before = counters().byOwner
         var action: UInt32 = 0
         let result = handle.withLock { h -> Int32 in
