@@ -66,7 +66,7 @@ let package = Package(
             swiftSettings: hotPathSettings),
         .target(
             name: "NVLBControl",
-            dependencies: ["NVLBPolicy", "NVLBBalancing", .product(name: "Yams", package: "Yams")]),
+            dependencies: ["NVLBPolicy", "NVLBBalancing", "NVLBIO", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "NVLBHealth",
             dependencies: [
@@ -85,7 +85,7 @@ let package = Package(
             ],
             exclude: ["Routes/OpenAPIDocument.py", "Console/assets"]),
         // BGP announcements through an ExaBGP child (docs/operations.md "Several instances behind ECMP").
-        .target(name: "NVLBRouting", dependencies: ["NVLBPolicy", "NVLBWire", "CNVLBSpawn"]),
+        .target(name: "NVLBRouting", dependencies: ["NVLBPolicy", "NVLBWire", "NVLBIO", "CNVLBSpawn"]),
         .executableTarget(
             name: "nvlb",
             dependencies: [
@@ -124,7 +124,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(
-            name: "NVLBRuntimeTests", dependencies: ["NVLBRuntime", "NVLBTraffic", "NVLBControl", "NVLBTestSupport"]),
+            name: "NVLBRuntimeTests", dependencies: ["NVLBRuntime", "NVLBTraffic", "NVLBTestSupport"]),
         .testTarget(
             name: "NVLBCLITests", dependencies: ["NVLBIO", "NVLBLabSupport", "NVLBWire", "NVLBTestSupport"]),
         .testTarget(

@@ -1,5 +1,5 @@
 /// The management API's resources as edits of the document (docs/management.md
-/// "Resources"). Each edit only changes the tree; `ConfigurationStore.change` then
+/// "Endpoints"). Each edit only changes the tree; `ConfigurationStore.change` then
 /// validates the whole result like a file, so range and reference rules live in one place.
 extension ConfigurationDocument {
     /// `PUT /v1/routing-domains/{domain}/lookup-records/{vsid}/{ca}` with `{pa, mac}`.

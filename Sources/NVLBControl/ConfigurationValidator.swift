@@ -68,11 +68,12 @@ struct ConfigurationValidator {
         if let clamp = underlay.mssClamp, case .value(let mss) = clamp.value {
             // A larger clamp would let through segments that do not fit once encapsulated.
             let mtu = underlay.mtu.map { Self.mtu.contains($0.value) ? $0.value : 1500 } ?? 1500
-            let largest = mtu - 42 - 40
+            let largest = PolicyConfiguration.Underlay.MSSClamp.largest(underlayMTU: mtu)
+            let headers = IPv4Header.minimumSize + TCPHeader.minimumSize
             if mss < Self.minimumMSS || mss > largest {
                 report(
-                    "must be 'auto', 'off' or between \(Self.minimumMSS) and \(largest) "
-                        + "(underlay.mtu \(mtu) − 42 NVGRE − 40 IPv4/TCP), found \(mss)", clamp)
+                    "must be 'auto', 'off' or between \(Self.minimumMSS) and \(largest) (underlay.mtu \(mtu) "
+                        + "− \(GREHeader.encapsulationOverhead) NVGRE − \(headers) IPv4/TCP), found \(mss)", clamp)
             }
         }
         checkRange(underlay.icmpRate, Self.icmpRate)

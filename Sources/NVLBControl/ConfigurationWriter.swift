@@ -1,4 +1,5 @@
 import Foundation
+import NVLBIO
 import Yams
 
 #if canImport(Glibc)
@@ -224,31 +225,28 @@ public enum ConfigurationWriter {
         var mode: mode_t = 0o600
         var info = stat()
         if stat(path, &info) == 0 { mode = info.st_mode & 0o7777 }
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw ConfigurationWriteError("cannot create \(temporary): \(errnoText())") }
-        var failure: String?
-        let bytes = Array(text.utf8)
-        var written = 0
-        while written < bytes.count, failure == nil {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
-            if n < 0 {
-                if errno != EINTR { failure = "cannot write \(temporary): \(errnoText())" }
-            } else {
-                written += n
-            }
+        let descriptor: FileDescriptor
+        switch Syscalls.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: mode) {
+        case .success(let opened): descriptor = opened
+        case .failure(let error): throw ConfigurationWriteError("cannot create \(temporary): \(error)")
         }
-        if failure == nil, fsync(fd) != 0 { failure = "cannot fsync \(temporary): \(errnoText())" }
-        _ = fchmod(fd, mode)
-        close(fd)
+        var failure: String?
+        if let error = Array(text.utf8).withUnsafeBytes({ Syscalls.writeAll(descriptor, $0) }) {
+            failure = "cannot write \(temporary): \(error)"
+        }
+        if failure == nil, let error = Syscalls.fsync(descriptor) { failure = "cannot fsync \(temporary): \(error)" }
+        _ = Syscalls.fchmod(descriptor, mode)
+        Syscalls.close(descriptor)
         if failure == nil, rename(temporary, path) != 0 { failure = "cannot rename to \(path): \(errnoText())" }
         if let failure {
             unlink(temporary)
             throw ConfigurationWriteError(failure)
         }
-        let directoryFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            _ = fsync(directoryFD)
-            close(directoryFD)
+        if case .success(let directoryDescriptor) = Syscalls.open(
+            directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        {
+            _ = Syscalls.fsync(directoryDescriptor)
+            Syscalls.close(directoryDescriptor)
         }
     }
 

@@ -77,8 +77,8 @@ public struct FlowCensus: ~Copyable {
         return true
     }
 
-    /// Sweeps the whole table at once (tests and offline engines).
-    public mutating func sweepAll(_ table: borrowing FlowTable, now: UInt32) {
+    /// Sweeps the whole table at once (a test hook: engines sweep a slice per batch).
+    package mutating func sweepAll(_ table: borrowing FlowTable, now: UInt32) {
         scan(table, from: cursor, to: table.capacity, now: now)
         finish()
     }

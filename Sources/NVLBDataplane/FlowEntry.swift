@@ -42,7 +42,7 @@ public struct FlowEntry: Sendable, Equatable {
     /// Lookup record of an internal client in `PolicySnapshot.records` (-1 for an external
     /// client or when unknown), valid while `generation` equals the snapshot's: a reply
     /// toward the client then needs no probe of the address index, which misses the
-    /// cache under a large policy (docs/architecture.md "Flow state").
+    /// cache under a large policy (docs/architecture.md "Flow table").
     public var clientRecord: Int32
 
     @inlinable

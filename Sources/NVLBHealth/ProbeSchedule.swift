@@ -5,21 +5,15 @@ import NVLBBalancing
 /// ± 10 % after the previous, so probes of many DIPs spread over the interval and never
 /// fall into lockstep. The same seed gives the same times, so tests drive them exactly.
 public struct ProbeSchedule: Sendable {
-    private var state: UInt64
+    /// SplitMix64: small, fast, good enough to spread times.
+    private var generator: SplitMix64
 
     /// A schedule for the DIP with `identity` under `seed`.
     public init(seed: UInt64, identity: UInt64) {
-        state = XXH64.hash(word: identity, seed: seed)
+        generator = SplitMix64(state: XXH64.hash(word: identity, seed: seed))
     }
 
-    /// SplitMix64: small, fast, good enough to spread times.
-    private mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    private mutating func next() -> UInt64 { generator.next() }
 
     /// A uniform value in `0 ..< bound` (`bound` > 0).
     private mutating func below(_ bound: UInt64) -> UInt64 {

@@ -80,7 +80,7 @@ public final class AFXDPProgram: @unchecked Sendable {
     }
 
     /// Loads the program without attaching it, for ``testRun(_:)`` (the interface is "-").
-    public init(loadingOnly objectPath: String, workers: Int, hashSeed: UInt32) throws(LiveIOError) {
+    package init(loadingOnly objectPath: String, workers: Int, hashSeed: UInt32) throws(LiveIOError) {
         var message = [CChar](repeating: 0, count: 256)
         var pointer: OpaquePointer? = nil
         let result = nvlb_xdp_program_load(objectPath, UInt32(workers), hashSeed, &pointer, &message, message.count)
@@ -99,7 +99,7 @@ public final class AFXDPProgram: @unchecked Sendable {
 
     /// Runs the loaded program once on `frame` (BPF_PROG_TEST_RUN) and returns the worker it
     /// steered the frame to, or nil when it found no flow in it (worker 0 by default).
-    public func testRun(_ frame: [UInt8]) throws(LiveIOError) -> Int? {
+    package func testRun(_ frame: [UInt8]) throws(LiveIOError) -> Int? {
         let before = counters().byOwner
         var action: UInt32 = 0
         let result = handle.withLock { h -> Int32 in
@@ -116,7 +116,7 @@ public final class AFXDPProgram: @unchecked Sendable {
     public func add(socket: AFXDPSocket, key: Int) throws(LiveIOError) {
         let result = handle.withLock { h -> Int32 in
             guard let h else { return -EBADF }
-            return nvlb_xdp_program_add_socket(h, UInt32(key), socket.descriptor)
+            return nvlb_xdp_program_add_socket(h, UInt32(key), socket.descriptor.rawValue)
         }
         if result != 0 {
             throw LiveIOError(Errno(-result), interface: interface, operation: "bpf_map_update_elem(xsks, \(key))")

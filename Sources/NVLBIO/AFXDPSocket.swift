@@ -121,7 +121,7 @@ public final class AFXDPSocket: @unchecked Sendable {
     deinit { nvlb_xsk_delete(handle) }
 
     /// The socket's descriptor.
-    public var descriptor: Int32 { nvlb_xsk_fd(handle) }
+    public var descriptor: FileDescriptor { FileDescriptor(rawValue: nvlb_xsk_fd(handle)) }
 
     /// True in zero-copy mode, false in copy mode.
     public var isZeroCopy: Bool { nvlb_xsk_zero_copy(handle) == 1 }
@@ -143,8 +143,7 @@ public final class AFXDPSocket: @unchecked Sendable {
 
     /// Waits until a frame may be received, at most `timeoutMilliseconds`.
     public func wait(timeoutMilliseconds: Int32) {
-        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        _ = poll(&entry, 1, timeoutMilliseconds)
+        _ = Syscalls.poll(descriptor, events: Int16(POLLIN), timeoutMilliseconds: timeoutMilliseconds)
     }
 
     /// The kernel's statistics of the socket.

@@ -15,7 +15,7 @@ import CNVLBShims
 /// symmetric across nvlb's NAT (client→VIP and DIP→client are different tuples), nor for
 /// NVGRE, where the dissector follows GRE/TEB into the inner frame and mixes in the GRE key
 /// (VSID and FlowID, which differ per direction): those packets reach a worker that may not
-/// own the flow, and the engine hands them to the owner (docs/architecture.md "worker loop", the `handoffs` counter).
+/// own the flow, and the engine hands them to the owner (docs/architecture.md "Steering and hand-offs", the `handoffs` counter).
 public struct PacketFanout: Hashable, Sendable {
     /// How the kernel picks the member for a frame (`PACKET_FANOUT_*`).
     public enum Mode: UInt16, Hashable, Sendable {

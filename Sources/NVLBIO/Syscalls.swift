@@ -168,7 +168,40 @@ package enum Syscalls {
 
     /// `open(path, O_RDONLY | O_CLOEXEC)`.
     package static func openReadOnly(_ path: String) -> Result<FileDescriptor, Errno> {
-        retryingOnInterrupt { fromLibc(open(path, O_RDONLY | O_CLOEXEC)) }.map(FileDescriptor.init)
+        open(path, O_RDONLY | O_CLOEXEC)
+    }
+
+    /// `open(path, flags, mode)`; `mode` applies when `flags` has `O_CREAT`.
+    package static func open(_ path: String, _ flags: Int32, mode: mode_t = 0) -> Result<FileDescriptor, Errno> {
+        retryingOnInterrupt { fromLibc(Glibc.open(path, flags, mode)) }.map(FileDescriptor.init)
+    }
+
+    /// `pipe(2)`: the read and the write end, both blocking and inherited across `exec`.
+    package static func pipe() -> Result<(read: FileDescriptor, write: FileDescriptor), Errno> {
+        var ends: [Int32] = [-1, -1]
+        return fromLibc(Glibc.pipe(&ends)).map { _ in
+            (FileDescriptor(rawValue: ends[0]), FileDescriptor(rawValue: ends[1]))
+        }
+    }
+
+    /// `fcntl(F_SETFD, FD_CLOEXEC)`: closed across `exec`.
+    package static func setCloseOnExec(_ descriptor: FileDescriptor) -> Errno? {
+        failure(retryingOnInterrupt { fromLibc(fcntl(descriptor.rawValue, F_SETFD, FD_CLOEXEC)) })
+    }
+
+    /// `fcntl(F_SETFL, O_NONBLOCK)`: reads and writes return ``Errno/wouldBlock`` instead of waiting.
+    package static func setNonBlocking(_ descriptor: FileDescriptor) -> Errno? {
+        failure(retryingOnInterrupt { fromLibc(fcntl(descriptor.rawValue, F_SETFL, O_NONBLOCK)) })
+    }
+
+    /// `fsync(2)`.
+    package static func fsync(_ descriptor: FileDescriptor) -> Errno? {
+        failure(retryingOnInterrupt { fromLibc(Glibc.fsync(descriptor.rawValue)) })
+    }
+
+    /// `fchmod(2)`.
+    package static func fchmod(_ descriptor: FileDescriptor, _ mode: mode_t) -> Errno? {
+        failure(retryingOnInterrupt { fromLibc(Glibc.fchmod(descriptor.rawValue, mode)) })
     }
 
     /// `socket(domain, type | SOCK_CLOEXEC, 0)`.
@@ -191,6 +224,35 @@ package enum Syscalls {
         -> Result<Int, Errno>
     {
         retryingOnInterrupt { fromLibc(Glibc.read(descriptor.rawValue, buffer.baseAddress, buffer.count)) }
+    }
+
+    /// `write(2)` of `bytes`: bytes written (possibly fewer than `bytes.count`), or errno.
+    package static func write(_ descriptor: FileDescriptor, _ bytes: UnsafeRawBufferPointer) -> Result<Int, Errno> {
+        retryingOnInterrupt { fromLibc(Glibc.write(descriptor.rawValue, bytes.baseAddress, bytes.count)) }
+    }
+
+    /// Writes all of `bytes`, calling `write(2)` again after a short write; nil when done.
+    package static func writeAll(_ descriptor: FileDescriptor, _ bytes: UnsafeRawBufferPointer) -> Errno? {
+        var written = 0
+        while written < bytes.count {
+            switch write(descriptor, UnsafeRawBufferPointer(rebasing: bytes[written...])) {
+            case .success(let count): written += count
+            case .failure(let error): return error
+            }
+        }
+        return nil
+    }
+
+    /// `nanosleep(2)` for `duration`, sleeping the rest again when a signal interrupts it.
+    package static func sleep(for duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var remaining = timespec()
+        _ = retryingOnInterrupt {
+            let result = fromLibc(nanosleep(&request, &remaining))
+            request = remaining
+            return result
+        }
     }
 
     /// The whole (small, procfs) file at `path`.

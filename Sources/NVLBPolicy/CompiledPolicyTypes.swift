@@ -13,7 +13,7 @@ public struct CompiledRecord: Sendable, BitwiseCopyable {
     /// Static neighbour or gateway MAC for `pa`; 0 when neither is configured.
     public var nextHopMAC: UInt64
     /// True when `nextHopMAC` is a static `underlay.neighbors` entry (it then wins over
-    /// ARP in live mode, docs/packets.md "ARP").
+    /// ARP in live mode, docs/packets.md "ARP and next hops").
     public var staticNeighbor: Bool
     public var domain: Int32
 }

@@ -82,12 +82,19 @@ public struct PolicyConfiguration: Sendable, Equatable {
             case off
             /// This value.
             case value(Int)
+
+            /// The largest MSS whose segments still fit an underlay of `underlayMTU` bytes once
+            /// encapsulated: the MTU − 42 (NVGRE, ``GREHeader/encapsulationOverhead``) − 40 (IPv4
+            /// and TCP headers without options). What `auto` clamps to, and the bound of a number.
+            public static func largest(underlayMTU: Int) -> Int {
+                underlayMTU - GREHeader.encapsulationOverhead - IPv4Header.minimumSize - TCPHeader.minimumSize
+            }
         }
 
         /// The MSS clamp in effect: 0 when off.
         public var effectiveMSSClamp: Int {
             switch mssClamp {
-            case .auto: mtu - 42 - 40
+            case .auto: MSSClamp.largest(underlayMTU: mtu)
             case .off: 0
             case .value(let value): value
             }

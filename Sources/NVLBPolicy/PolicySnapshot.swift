@@ -5,7 +5,7 @@ import Synchronization
 /// Source of snapshot generations: unique within the process, never 0.
 private let generations = Atomic<UInt32>(0)
 
-/// The compiled, immutable policy the packet path reads (docs/architecture.md "snapshot publication"): indexes over
+/// The compiled, immutable policy the packet path reads (docs/architecture.md "Snapshot publication"): indexes over
 /// lookup records, frontends and rules, and the Maglev table of every rule.
 ///
 /// Built from a validated `PolicyConfiguration` by the control plane, published

@@ -1,5 +1,6 @@
 import CNVLBSpawn
 import Glibc
+import NVLBIO
 import NVLBWire
 
 /// An error of the speaker process's plumbing.
@@ -20,9 +21,9 @@ public final class ExaBGPSpeaker: BGPSpeakerIO {
     public let program: String
     private let log: (String) -> Void
     private var pid: pid_t = 0
-    private var commands: Int32 = -1
-    private var events: Int32 = -1
-    private var output: Int32 = -1
+    private var commands: FileDescriptor?
+    private var events: FileDescriptor?
+    private var output: FileDescriptor?
     private var eventBuffer: [UInt8] = []
     private var outputBuffer: [UInt8] = []
 
@@ -52,40 +53,46 @@ public final class ExaBGPSpeaker: BGPSpeakerIO {
             if mkfifo(path, 0o600) != 0 { throw failure("mkfifo \(path)") }
         }
         // Read-write opens never block and keep each FIFO open whatever the other side does.
-        commands = open(c.commandsPath, O_RDWR | O_NONBLOCK | O_CLOEXEC)
-        events = open(c.eventsPath, O_RDWR | O_NONBLOCK | O_CLOEXEC)
-        var pipeFDs: [Int32] = [-1, -1]
-        guard commands >= 0, events >= 0, pipe(&pipeFDs) == 0 else { throw failure("open the FIFOs") }
-        output = pipeFDs[0]
-        _ = fcntl(output, F_SETFD, FD_CLOEXEC)
-        _ = fcntl(output, F_SETFL, O_NONBLOCK)
+        let pipe: (read: FileDescriptor, write: FileDescriptor)
+        do {
+            commands = try Syscalls.open(c.commandsPath, O_RDWR | O_NONBLOCK | O_CLOEXEC).get()
+            events = try Syscalls.open(c.eventsPath, O_RDWR | O_NONBLOCK | O_CLOEXEC).get()
+            pipe = try Syscalls.pipe().get()
+        } catch {
+            throw failure("open the FIFOs", error)
+        }
+        output = pipe.read
+        _ = Syscalls.setCloseOnExec(pipe.read)
+        _ = Syscalls.setNonBlocking(pipe.read)
         let arguments = [program, c.configurationPath]
         let child = withCStrings(arguments) { argv in
             withCStrings(ExaBGPConfiguration.environment) { envp in
-                nvlb_spawn_child(program, argv, envp, pipeFDs[1], SIGTERM)
+                nvlb_spawn_child(program, argv, envp, pipe.write.rawValue, SIGTERM)
             }
         }
-        close(pipeFDs[1])
-        guard child > 0 else {
-            errno = -child
-            throw failure("start \(program)")
-        }
+        Syscalls.close(pipe.write)
+        guard child > 0 else { throw failure("start \(program)", Errno(-child)) }
         pid = child
     }
 
     public func send(_ command: String) throws {
-        guard commands >= 0 else { throw BGPSpeakerError(description: "the speaker is not running") }
+        guard let commands else { throw BGPSpeakerError(description: "the speaker is not running") }
         let bytes = Array((command + "\n").utf8)
-        let written = bytes.withUnsafeBytes { Glibc.write(commands, $0.baseAddress, $0.count) }
-        guard written == bytes.count else { throw failure("write to \(configuration.commandsPath)") }
+        switch bytes.withUnsafeBytes({ Syscalls.write(commands, $0) }) {
+        case .success(bytes.count): return
+        case .success: throw failure("write to \(configuration.commandsPath)")
+        case .failure(let error): throw failure("write to \(configuration.commandsPath)", error)
+        }
     }
 
     public func poll(timeout: Double) -> (lines: [String], exitStatus: Int32?) {
-        var fds = [
-            pollfd(fd: events, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: output, events: Int16(POLLIN), revents: 0),
+        var entries = [
+            pollfd(fd: events?.rawValue ?? -1, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: output?.rawValue ?? -1, events: Int16(POLLIN), revents: 0),
         ]
-        _ = Glibc.poll(&fds, nfds_t(fds.count), Int32(max(0, min(timeout, 60)) * 1000))
+        _ = entries.withUnsafeMutableBufferPointer {
+            Syscalls.poll($0, timeoutMilliseconds: Int32(max(0, min(timeout, 60)) * 1000))
+        }
         let lines = Self.drain(events, into: &eventBuffer)
         for line in Self.drain(output, into: &outputBuffer) where !line.isEmpty { log("exabgp: \(line)") }
         var status: Int32 = 0
@@ -111,21 +118,21 @@ public final class ExaBGPSpeaker: BGPSpeakerIO {
     }
 
     private func closeAll() {
-        for fd in [commands, events, output] where fd >= 0 { close(fd) }
-        commands = -1
-        events = -1
-        output = -1
+        for descriptor in [commands, events, output].compactMap({ $0 }) { Syscalls.close(descriptor) }
+        commands = nil
+        events = nil
+        output = nil
         eventBuffer.removeAll()
         outputBuffer.removeAll()
     }
 
-    /// Complete lines read from nonblocking `fd` (a partial last line stays in `buffer`).
-    private static func drain(_ fd: Int32, into buffer: inout [UInt8]) -> [String] {
-        guard fd >= 0 else { return [] }
+    /// Complete lines read from nonblocking `descriptor` (a partial last line stays in `buffer`).
+    private static func drain(_ descriptor: FileDescriptor?, into buffer: inout [UInt8]) -> [String] {
+        guard let descriptor else { return [] }
         var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
+        while case .success(let count) = chunk.withUnsafeMutableBytes({ Syscalls.read(descriptor, into: $0) }),
+            count > 0
+        {
             buffer += chunk[0..<count]
         }
         var lines: [String] = []
@@ -142,18 +149,21 @@ public final class ExaBGPSpeaker: BGPSpeakerIO {
     }
 
     private func write(_ text: String, to path: String, mode: mode_t) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw failure("create \(path)") }
-        defer { close(fd) }
-        let bytes = Array(text.utf8)
-        guard bytes.withUnsafeBytes({ Glibc.write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
-            throw failure("write \(path)")
+        let descriptor: FileDescriptor
+        switch Syscalls.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: mode) {
+        case .success(let opened): descriptor = opened
+        case .failure(let error): throw failure("create \(path)", error)
         }
-        fchmod(fd, mode)
+        defer { Syscalls.close(descriptor) }
+        if let error = Array(text.utf8).withUnsafeBytes({ Syscalls.writeAll(descriptor, $0) }) {
+            throw failure("write \(path)", error)
+        }
+        _ = Syscalls.fchmod(descriptor, mode)
     }
 
-    private func failure(_ what: String) -> BGPSpeakerError {
-        BGPSpeakerError(description: "\(what): \(String(cString: strerror(errno)))")
+    /// The error of `what`, which failed with `error` (by default the thread's `errno` now).
+    private func failure(_ what: String, _ error: Errno = .current) -> BGPSpeakerError {
+        BGPSpeakerError(description: "\(what): \(error)")
     }
 
     private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {

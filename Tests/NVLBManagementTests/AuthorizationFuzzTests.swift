@@ -1,3 +1,4 @@
+import NVLBBalancing
 import NVLBManagement
 import Testing
 
@@ -7,17 +8,8 @@ import Testing
 /// close, is refused.
 @Suite("Authorization header fuzzing")
 struct AuthorizationFuzzTests {
-    /// SplitMix64: a fixed seed keeps the run reproducible.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    /// The package's SplitMix64: a fixed seed keeps the run reproducible.
+    typealias Generator = SplitMix64
 
     static let tokens = try! TokenFile(
         text: """

@@ -245,7 +245,7 @@ public enum ConfigurationFuzzHarness {
 
 /// The management API's request-decoding fuzz harness (docs/robustness.md "Fuzzing"): any
 /// bytes as an HTTP-like request — `METHOD PATH`, header lines, a blank line, the body —
-/// routed like the API's change routes (docs/management.md "Resources") and applied through
+/// routed like the API's change routes (docs/management.md "Endpoints") and applied through
 /// `ConfigurationStore`, the functions the routes call with the path parameters, `If-Match`
 /// and body they received. No sockets: the decoding and the change path are what is fuzzed.
 ///

@@ -1,3 +1,4 @@
+import NVLBIO
 import Synchronization
 
 #if canImport(Glibc)
@@ -141,10 +142,7 @@ public final class SnapshotPublisher<Snapshot: AnyObject & Sendable>: @unchecked
         let deadline = timeout.map { clock.now.advanced(by: $0) }
         while reclaim() > 0 {
             if let deadline, clock.now >= deadline { return false }
-            let (seconds, attoseconds) = pollInterval.components
-            var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
-            var remaining = timespec()
-            while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+            Syscalls.sleep(for: pollInterval)
         }
         return true
     }

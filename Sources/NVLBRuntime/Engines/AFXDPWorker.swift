@@ -264,7 +264,7 @@ final class AFXDPLinkIO: LiveWorkerIO {
         received = .allocate(capacity: batch)
         pollDescriptors = .allocate(capacity: sources.count)
         for (i, source) in sources.enumerated() {
-            pollDescriptors[i] = pollfd(fd: source.socket.descriptor, events: Int16(POLLIN), revents: 0)
+            pollDescriptors[i] = pollfd(fd: source.socket.descriptor.rawValue, events: Int16(POLLIN), revents: 0)
         }
         control = LiveWorkerControl(
             index: index, workers: workers, neighborUpdates: neighborUpdates, ownAddress: ownAddress, ownMAC: ownMAC)

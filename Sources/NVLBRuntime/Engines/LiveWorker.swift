@@ -101,7 +101,7 @@ extension LiveEngine {
         }
     }
 
-    /// A live worker's I/O for the worker loop (docs/operations.md "Workers and NUMA"):
+    /// A live worker's I/O for the worker loop (docs/operations.md "Workers and NUMA placement"):
     /// libpcap captures of its `PACKET_FANOUT` members in, batched transmitters out, frame
     /// hand-offs to and from the other workers, ARP learning shared through neighbour rings.
     final class LinkIO: LiveWorkerIO {

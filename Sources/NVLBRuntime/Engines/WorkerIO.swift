@@ -3,7 +3,7 @@ import NVLBPolicy
 
 /// Where one worker's frames come from and where they go: the part of the worker loop
 /// that differs between the live, replay and bench engines (docs/architecture.md
-/// "Worker loop"). ``WorkerLoop`` is generic over it and specialised at compile time,
+/// "The worker loop"). ``WorkerLoop`` is generic over it and specialised at compile time,
 /// so the packet path calls these requirements directly: no existential, no closure.
 ///
 /// Frames are `Packet`s in buffers the I/O owns; each carries a `Token` (what the

@@ -1,7 +1,7 @@
 import NVLBDataplane
 import NVLBPolicy
 
-/// The one worker loop of every engine (docs/architecture.md "Worker loop"): drain the
+/// The one worker loop of every engine (docs/architecture.md "The worker loop"): drain the
 /// frames other workers handed over → receive → classify → steer (hand frames of flows
 /// another worker owns to it) → finish the rest in a batch (prefetching their flow-table
 /// buckets) → transmit. One pass per call of ``poll(_:)``; the engine decides when to

@@ -1,5 +1,6 @@
 import CNVLBShims
 import CNuma
+import NVLBIO
 
 #if canImport(Glibc)
     import Glibc
@@ -186,21 +187,10 @@ func formatCPUList(_ cpus: [Int32]) -> String {
 
 /// Reads small text files (sysfs attributes) with plain syscalls, without Foundation.
 enum SysfsFile {
-    /// The file's contents as UTF-8 (at most 4 KiB), or `nil` if it cannot be read.
+    /// The file's contents as UTF-8 (``Syscalls/readFile(_:)``), or `nil` if it cannot be read.
     static func read(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: 4096)
-        var filled = 0
-        while filled < bytes.count {
-            let got = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
-            if got < 0 && errno == EINTR { continue }
-            if got < 0 { return nil }
-            if got == 0 { break }
-            filled += got
-        }
-        return String(decoding: bytes[..<filled], as: UTF8.self)
+        guard case .success(let bytes) = Syscalls.readFile(path) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
