@@ -1,7 +1,8 @@
 import NVLBDataplane
 import NVLBIO
-import NVLBRuntime
 import Testing
+
+@testable import NVLBRuntime
 
 /// The counter line of `nvlb run` (docs/statistics.md "Live counters"): every field under its
 /// documented name with the value of its own counter.
