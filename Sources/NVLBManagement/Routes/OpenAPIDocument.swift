@@ -529,7 +529,8 @@ enum OpenAPIDocument {
                   type: array
                   items: { $ref: "#/components/schemas/Backend" }
                 probes:
-                  type: array
+                  type: [array, "null"]
+                  description: Health checks the rules name; null or absent for none.
                   items: { $ref: "#/components/schemas/Probe" }
 
             Backend:
