@@ -145,7 +145,7 @@ final class BatchFixture {
             runBatch()
             for i in 0..<Self.batch {
                 switch verdicts[i] {
-                case .forward: forwarded += 1
+                case .forward, .forwardFragments: forwarded += 1
                 case .answer, .consumed: answered += 1
                 case .drop: dropped += 1
                 }
