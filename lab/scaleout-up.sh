@@ -54,7 +54,8 @@ PYTHON=$(command -v /usr/bin/python3 || command -v python3 || true)
 SCRIPT=lab/scaleout-up.sh
 # shellcheck source=lab/lib.sh
 . "$LAB_DIR/lib.sh"
-# Receivers of user-space NVGRE (nvlb, the hosts) get whole frames with complete checksums.
+# No interface's offloads are changed: nvlb and the hosts complete partial checksums and cut
+# super-frames themselves (docs/packets.md "Frames from virtual links").
 
 NAMESPACES=(pa router lb1 lb2 client hv1 hv2 blue-vm1 blue-vm2)
 for name in "${NAMESPACES[@]}"; do make_ns "$name"; done

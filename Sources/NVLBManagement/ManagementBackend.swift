@@ -68,6 +68,14 @@ public struct RuntimeFigures: Sendable, Equatable {
     public var drops: [(name: String, count: UInt64)] = []
     /// Frames handed from one worker to another.
     public var handoffs: UInt64 = 0
+    /// Events of docs/packets.md "ICMP and path MTU": extra frames of fragmented packets, SYN
+    /// and SYN-ACK MSS options lowered, echo replies, "fragmentation needed" sent, ICMP errors
+    /// forwarded along their flow (docs/statistics.md "Counters").
+    public var fragmentsOut: UInt64 = 0
+    public var mssClamped: UInt64 = 0
+    public var echoReplies: UInt64 = 0
+    public var fragmentationNeeded: UInt64 = 0
+    public var icmpErrorsForwarded: UInt64 = 0
     /// One entry per worker.
     public var workers: [WorkerFigures] = []
     /// Packets forwarded to each DIP: load balancer → `VSID/CA` → packets.
@@ -99,7 +107,9 @@ public struct RuntimeFigures: Sendable, Equatable {
             && lhs.workers == rhs.workers && lhs.backendPackets == rhs.backendPackets
             && lhs.vipTraffic == rhs.vipTraffic && lhs.backendUp == rhs.backendUp && lhs.bgpPeers == rhs.bgpPeers
             && lhs.vipAnnounced == rhs.vipAnnounced && lhs.probes == rhs.probes && lhs.dipFlows == rhs.dipFlows
-            && lhs.gratuitousARPs == rhs.gratuitousARPs
+            && lhs.gratuitousARPs == rhs.gratuitousARPs && lhs.fragmentsOut == rhs.fragmentsOut
+            && lhs.mssClamped == rhs.mssClamped && lhs.echoReplies == rhs.echoReplies
+            && lhs.fragmentationNeeded == rhs.fragmentationNeeded && lhs.icmpErrorsForwarded == rhs.icmpErrorsForwarded
     }
 }
 

@@ -55,6 +55,11 @@ struct LiveEngineBackend: ManagementBackend {
         figures.answered = counters.answered
         figures.dropped = counters.dropped
         figures.handoffs = counters.handoffs
+        figures.fragmentsOut = counters.fragmentsOut
+        figures.mssClamped = counters.mssClamped
+        figures.echoReplies = counters.echoReplies
+        figures.fragmentationNeeded = counters.fragmentationNeeded
+        figures.icmpErrorsForwarded = counters.icmpErrorsForwarded
         figures.drops = DropReason.allCases.map { ($0.name, counters[$0]) }
         figures.backendPackets = counters.backends
         // A DIP is up unless a probe of one of its rules found it down.

@@ -165,15 +165,7 @@ struct LiveService: Service {
 
     func logCounters(_ title: String) {
         let (c, io) = engine.counters()
-        let xdp =
-            engine.xdpCounters().map {
-                " xdp_steered=\($0.steered) xdp_worker0=\($0.toWorkerZero) xdp_no_socket=\($0.ownerWithoutSocket) xdp_dropped=\($0.dropped)"
-            } ?? ""
-        let drops = c.drops.filter { $0.value > 0 }.sorted { $0.key.name < $1.key.name }
-            .map { "\($0.key.name)=\($0.value)" }.joined(separator: " ")
-        logger.info(
-            "\(title): in=\(c.packetsIn) out=\(c.packetsOut) answered=\(c.answered) dropped=\(c.dropped) flows=\(c.flowsCreated) live_flows=\(io.flows.map { String($0) } ?? "-") handoffs=\(c.handoffs) sent=\(io.transmitted) send_failures=\(io.transmitFailures) handoff_overflows=\(io.handoffOverflows) handoff_drops=\(io.handoffDrops) kernel_drops=\(io.kernelDrops) checksums_completed=\(io.checksumsCompleted) superframes=\(io.superframes) superframe_drops=\(io.superframeDrops) checksum_drops=\(io.checksumDrops)\(xdp)\(drops.isEmpty ? "" : " drops: " + drops)"
-        )
+        logger.info("\(CounterLine.render(title, dataplane: c, io: io, xdp: engine.xdpCounters()))")
     }
 }
 

@@ -202,6 +202,11 @@ struct LiveServerTests {
             $0.dropped = 5
             $0.drops = [("malformed", 2), ("no_vip", 3), ("flow_table_full", 0)]
             $0.handoffs = 11
+            $0.fragmentsOut = 12
+            $0.mssClamped = 13
+            $0.echoReplies = 14
+            $0.fragmentationNeeded = 15
+            $0.icmpErrorsForwarded = 16
             $0.workers = [WorkerFigures(flows: 7, capacity: 1024), WorkerFigures(flows: 8, capacity: 1024)]
             $0.backendPackets = ["blue-web": ["5001/10.1.6.20": 41]]
             $0.backendUp = ["red-web": ["6001/10.1.6.22": false]]
@@ -249,7 +254,9 @@ struct LiveServerTests {
                 "nvlb_handoffs": "counter", "nvlb_policy_generation": "gauge",
                 "nvlb_policy_publish_seconds": "histogram",
                 "nvlb_probe_duration_seconds": "histogram", "nvlb_bgp_peer_up": "gauge", "nvlb_vip_announced": "gauge",
-                "nvlb_probes": "counter", "nvlb_probe_failures": "counter",
+                "nvlb_probes": "counter", "nvlb_probe_failures": "counter", "nvlb_fragments_out": "counter",
+                "nvlb_mss_clamped": "counter", "nvlb_echo_replies": "counter", "nvlb_fragmentation_needed": "counter",
+                "nvlb_icmp_errors_forwarded": "counter",
             ]
             for (name, type) in expected {
                 #expect(families[name]?["type"] as? String == type, "\(name)")
@@ -277,6 +284,11 @@ struct LiveServerTests {
             #expect(value("nvlb_flows", ["worker": "1"]) == 8)
             #expect(value("nvlb_flow_table_capacity", ["worker": "0"]) == 1024)
             #expect(value("nvlb_handoffs", [:]) == 11)
+            #expect(value("nvlb_fragments_out", [:]) == 12)
+            #expect(value("nvlb_mss_clamped", [:]) == 13)
+            #expect(value("nvlb_echo_replies", [:]) == 14)
+            #expect(value("nvlb_fragmentation_needed", [:]) == 15)
+            #expect(value("nvlb_icmp_errors_forwarded", [:]) == 16)
             #expect(value("nvlb_policy_generation", [:]) == 2)
             let dip = ["lb": "red-web", "backend": "6001/10.1.6.22"]
             #expect(value("nvlb_probes", dip) == 9)

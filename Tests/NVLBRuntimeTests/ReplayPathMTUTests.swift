@@ -66,6 +66,12 @@ import Testing
         #expect(stats.drops["no_flow"] == 2 && stats.drops["malformed"] == 1 && stats.drops["unsupported"] == 1)
         let json = try JSONSerialization.jsonObject(with: Data(stats.json().utf8)) as? [String: Any]
         #expect(json?["fragments_out"] as? Int == 2)
+        // The events of docs/statistics.md "Counters": 2 SYNs and 2 SYN-ACKs clamped, 3 echo replies,
+        // 2 "fragmentation needed", 5 errors forwarded (the 4 others dropped).
+        #expect(json?["mss_clamped"] as? Int == 4)
+        #expect(json?["echo_replies"] as? Int == 3)
+        #expect(json?["fragmentation_needed"] as? Int == 2)
+        #expect(json?["icmp_errors_forwarded"] as? Int == 5)
 
         try Self.expectTsharkFindsNoBadChecksum(output, frames: expected.count)
     }

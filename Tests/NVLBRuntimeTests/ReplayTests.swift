@@ -83,7 +83,7 @@ import Testing
         #expect(
             Set(json?.keys.map { $0 } ?? []) == [
                 "packets_in", "packets_out", "fragments_out", "answered", "dropped", "drops", "flows_created",
-                "handoffs",
+                "handoffs", "mss_clamped", "echo_replies", "fragmentation_needed", "icmp_errors_forwarded",
                 "workers", "seconds", "mpps", "backends",
             ])
 

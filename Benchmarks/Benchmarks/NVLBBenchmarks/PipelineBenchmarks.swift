@@ -10,8 +10,14 @@ import NVLBWire
 final class SingleFrameFixture {
     let worker: WorkerFixture
     let frame: RawFrame
+    /// True when each measured iteration runs in its own second of the flow clock: for answers
+    /// limited per second (`underlay.icmp_rate`, default 1,000 = the operations of one
+    /// iteration), so that every operation is answered, never dropped over the limit.
+    let advancesClock: Bool
+    private var second = benchmarkNow
 
-    init(frame: [UInt8], priming: [[UInt8]], expected: Verdict) {
+    init(frame: [UInt8], priming: [[UInt8]], expected: Verdict, advancesClock: Bool = false) {
+        self.advancesClock = advancesClock
         worker = WorkerFixture(configuration: TestPolicies.goldenExample(), flowCapacity: 1_024)
         for earlier in priming { worker.run(earlier) }
         let first = worker.run(frame)
@@ -20,6 +26,14 @@ final class SingleFrameFixture {
         let second = worker.run(frame)
         precondition(second.verdict == expected && second.output == first.output, "pipeline fixture not steady")
         self.frame = RawFrame(frame)
+    }
+
+    /// The flow clock of the next measured iteration.
+    @inline(__always)
+    func now() -> UInt32 {
+        guard advancesClock else { return benchmarkNow }
+        second &+= 1
+        return second
     }
 }
 
@@ -131,7 +145,7 @@ final class BatchFixture {
             runBatch()
             for i in 0..<Self.batch {
                 switch verdicts[i] {
-                case .forward: forwarded += 1
+                case .forward, .forwardFragments: forwarded += 1
                 case .answer, .consumed: answered += 1
                 case .drop: dropped += 1
                 }
@@ -224,13 +238,24 @@ final class BatchFixture {
 func pipelineBenchmarks() {
     // The packet paths and ARP of docs/packets.md, and a drop, one packet kind at a time, each copied into the receive
     // buffer behind the headroom and processed, as the receive loop does.
-    let kinds: [(name: String, frame: [UInt8], priming: [[UInt8]], expected: Verdict)] = [
-        ("ExternalRequest", GoldenFrames.externalRequestIn, [], .forward(.underlay)),
-        ("ExternalReply", GoldenFrames.externalReplyIn, [GoldenFrames.externalRequestIn], .forward(.external)),
-        ("InternalRequest", GoldenFrames.internalRequestIn, [], .forward(.underlay)),
-        ("InternalReply", GoldenFrames.internalReplyIn, [GoldenFrames.internalRequestIn], .forward(.underlay)),
-        ("ARPAnswer", BenchFrames.arpRequest, [], .answer(.underlay)),
-        ("DropNoVIP", BenchFrames.noVIP, [], .drop(.noVIP)),
+    // Then the paths of docs/packets.md "ICMP and path MTU" (frames of `ICMPGolden`): MSS clamping of a SYN and a
+    // SYN-ACK, "fragmentation needed" for a too-big DF request, fragmentation of a too-big DF-clear datagram
+    // (one extra frame into the worker's fragment buffer), an echo reply from a VIP, and ICMP errors following
+    // their flow both ways.
+    let kinds: [(name: String, frame: [UInt8], priming: [[UInt8]], expected: Verdict, advancesClock: Bool)] = [
+        ("ExternalRequest", GoldenFrames.externalRequestIn, [], .forward(.underlay), false),
+        ("ExternalReply", GoldenFrames.externalReplyIn, [GoldenFrames.externalRequestIn], .forward(.external), false),
+        ("InternalRequest", GoldenFrames.internalRequestIn, [], .forward(.underlay), false),
+        ("InternalReply", GoldenFrames.internalReplyIn, [GoldenFrames.internalRequestIn], .forward(.underlay), false),
+        ("ARPAnswer", BenchFrames.arpRequest, [], .answer(.underlay), false),
+        ("DropNoVIP", BenchFrames.noVIP, [], .drop(.noVIP), false),
+        ("MSSClampSYN", ICMPGolden.externalSYNIn, [], .forward(.underlay), false),
+        ("MSSClampSYNACK", ICMPGolden.externalSYNACKIn, [ICMPGolden.externalSYNIn], .forward(.external), false),
+        ("FragmentationNeeded", ICMPGolden.externalBigDFIn, [], .answer(.external), true),
+        ("Fragment", ICMPGolden.externalBigIn, [], .forwardFragments(.underlay, first: 0, count: 1), false),
+        ("EchoVIP", ICMPGolden.echoVIPIn, [], .answer(.external), false),
+        ("ICMPErrorToDIP", ICMPGolden.routerErrorIn, [ICMPGolden.externalACKIn], .forward(.underlay), false),
+        ("ICMPErrorToClient", ICMPGolden.dipErrorIn, [ICMPGolden.externalUDPIn], .forward(.external), false),
     ]
     for kind in kinds {
         Benchmark("Pipeline.\(kind.name)", configuration: Configurations.perOperation) {
@@ -240,15 +265,17 @@ func pipelineBenchmarks() {
             let buffer = fixture.worker.buffer
             let frame = UnsafeRawPointer(fixture.frame.bytes)
             let length = fixture.frame.count
+            let now = fixture.now()
             for _ in benchmark.scaledIterations {
                 (buffer + Packet.headroom).copyMemory(from: frame, byteCount: length)
                 var packet = Packet(base: buffer, start: Packet.headroom, length: length)
-                let verdict = worker.pointee.process(&packet, snapshot: snapshot, now: benchmarkNow)
+                let verdict = worker.pointee.process(&packet, snapshot: snapshot, now: now)
                 blackHole(verdict)
                 blackHole(packet.start &+ packet.length)
             }
         } setup: {
-            SingleFrameFixture(frame: kind.frame, priming: kind.priming, expected: kind.expected)
+            SingleFrameFixture(
+                frame: kind.frame, priming: kind.priming, expected: kind.expected, advancesClock: kind.advancesClock)
         }
     }
 

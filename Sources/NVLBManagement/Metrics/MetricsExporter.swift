@@ -64,6 +64,27 @@ enum MetricsExporter {
         out.sample("nvlb_gratuitous_arp_total", [:], figures.gratuitousARPs)
         out.family("nvlb_handoffs_total", "counter", "Frames handed from the receiving worker to the flow's owner.")
         out.sample("nvlb_handoffs_total", [:], figures.handoffs)
+        // docs/packets.md "ICMP and path MTU".
+        let pathMTU: [(String, String, UInt64)] = [
+            ("nvlb_fragments_out_total", "Extra frames sent for packets nvlb fragmented.", figures.fragmentsOut),
+            (
+                "nvlb_mss_clamped_total", "TCP SYN and SYN-ACK segments whose MSS option was lowered.",
+                figures.mssClamped
+            ),
+            ("nvlb_echo_replies_total", "ICMP echo requests answered.", figures.echoReplies),
+            (
+                "nvlb_fragmentation_needed_total", "ICMP fragmentation needed messages sent to clients.",
+                figures.fragmentationNeeded
+            ),
+            (
+                "nvlb_icmp_errors_forwarded_total", "ICMP errors forwarded along their flow.",
+                figures.icmpErrorsForwarded
+            ),
+        ]
+        for (name, help, value) in pathMTU {
+            out.family(name, "counter", help)
+            out.sample(name, [:], value)
+        }
         out.family("nvlb_policy_generation", "gauge", "Policies published since start (1 = the initial one).")
         out.sample("nvlb_policy_generation", [:], state.generation)
 

@@ -406,6 +406,10 @@ enum OpenAPIDocument {
                     ttl: { type: integer }
                     flow_id: { enum: [hash, zero] }
                     io: { enum: [pcap, af_xdp] }
+                    mss_clamp:
+                      description: "auto (underlay.mtu - 82), off, or an MSS in bytes (docs/packets.md ICMP and path MTU)."
+                      oneOf: [{ enum: [auto, "off"] }, { type: integer }]
+                    icmp_rate: { type: integer, minimum: 0, maximum: 1000000, description: "fragmentation needed messages per second and worker" }
                 external:
                   type: object
                   required: [mac, gateway_mac]
@@ -419,6 +423,7 @@ enum OpenAPIDocument {
                 load_balancers:
                   type: array
                   items: { $ref: "#/components/schemas/LoadBalancer" }
+                bgp: { $ref: "#/components/schemas/BGP" }
                 management:
                   type: object
                   required: [token_file]
@@ -443,6 +448,40 @@ enum OpenAPIDocument {
                 lookup_records:
                   type: array
                   items: { $ref: "#/components/schemas/LookupRecord" }
+                probe_source: { type: string, description: A CA of the domain no VM uses, the source of health probes. }
+
+            BGP:
+              type: object
+              required: [speaker, local_as, router_id, local_address, next_hop, peers]
+              properties:
+                speaker: { enum: [exabgp] }
+                local_as: { type: integer }
+                router_id: { type: string }
+                local_address: { type: string }
+                next_hop: { type: string }
+                peers:
+                  type: array
+                  items:
+                    type: object
+                    required: [address, as]
+                    properties:
+                      address: { type: string }
+                      as: { type: integer }
+                hold_time: { type: integer }
+                drain_seconds: { type: integer }
+
+            Probe:
+              type: object
+              required: [name, protocol]
+              properties:
+                name: { type: string }
+                protocol: { enum: [tcp, http] }
+                port: { type: integer }
+                path: { type: string }
+                interval: { type: integer }
+                timeout: { type: integer }
+                rise: { type: integer }
+                fall: { type: integer }
 
             LookupRecordPlacement:
               type: object
@@ -485,9 +524,14 @@ enum OpenAPIDocument {
                       backend_port: { type: integer }
                       idle_timeout: { type: integer }
                       load_distribution: { enum: [five_tuple, source_ip, source_ip_protocol] }
+                      probe: { type: string, description: The name of a probe of this load balancer. }
                 backends:
                   type: array
                   items: { $ref: "#/components/schemas/Backend" }
+                probes:
+                  type: [array, "null"]
+                  description: Health checks the rules name; null or absent for none.
+                  items: { $ref: "#/components/schemas/Probe" }
 
             Backend:
               type: object

@@ -10,6 +10,14 @@ public struct ReplayStatistics: Codable, Sendable, Equatable {
     public var packetsOut: UInt64
     /// Frames sent besides the first fragment of fragmented packets (part of `packetsOut`).
     public var fragmentsOut: UInt64
+    /// TCP SYN and SYN-ACK segments whose MSS option was lowered (docs/packets.md "ICMP and path MTU").
+    public var mssClamped: UInt64
+    /// ICMP echo requests answered (part of `answered`).
+    public var echoReplies: UInt64
+    /// ICMP "fragmentation needed" messages sent (part of `answered`).
+    public var fragmentationNeeded: UInt64
+    /// ICMP errors forwarded along their flow (part of `packetsOut`).
+    public var icmpErrorsForwarded: UInt64
     public var answered: UInt64
     /// Frames dropped. `drops.flow_table_full` counts packets forwarded without
     /// state and is not part of this sum.
@@ -28,6 +36,8 @@ public struct ReplayStatistics: Codable, Sendable, Equatable {
         case packetsIn = "packets_in", packetsOut = "packets_out", fragmentsOut = "fragments_out", answered, dropped,
             drops
         case flowsCreated = "flows_created", handoffs, workers, seconds, mpps, backends
+        case mssClamped = "mss_clamped", echoReplies = "echo_replies", fragmentationNeeded = "fragmentation_needed"
+        case icmpErrorsForwarded = "icmp_errors_forwarded"
     }
 
     /// Builds the document from merged counters; every DIP of `snapshot` is listed.
@@ -35,6 +45,10 @@ public struct ReplayStatistics: Codable, Sendable, Equatable {
         packetsIn = counters.packetsIn
         packetsOut = counters.packetsOut
         fragmentsOut = counters.fragmentsOut
+        mssClamped = counters.mssClamped
+        echoReplies = counters.echoReplies
+        fragmentationNeeded = counters.fragmentationNeeded
+        icmpErrorsForwarded = counters.icmpErrorsForwarded
         answered = counters.answered
         dropped = counters.dropped
         drops = Dictionary(uniqueKeysWithValues: DropReason.allCases.map { ($0.name, counters[$0]) })
