@@ -179,7 +179,7 @@ extension LabSuites {
 
         /// The counters of emulated host `host` once it has written them twice after `since`:
         /// a frame already queued on its sockets at `since` is counted by the second write
-        /// (it writes them every 0.5 s, docs/lab.md "`nvlb-hvhost`").
+        /// (it writes them every 0.5 s, docs/lab.md "`nvlb-hvhost`: a Hyper-V host in user space").
         static func settledHostCounters(_ lab: Lab, _ host: String, since: Date, timeout: Double = 5) throws
             -> [String: Any]
         {
